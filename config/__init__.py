@@ -1,0 +1,56 @@
+"""Settings. Defaults live here; environment variables override (DATABASE_URL, HUIQIAN_*)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+
+class DefaultConfig:
+    # The embedded default: one SQLite file in the instance folder.
+    DATABASE_URL: str | None = None
+    BPMN_DIR: str = os.environ.get("HUIQIAN_BPMN_DIR", str(PROJECT_ROOT / "bpmn"))
+    TIMEZONE: str = "Asia/Shanghai"
+    HOST: str = "127.0.0.1"
+    PORT: int = 5000
+    JSON_AS_ASCII = False
+
+
+class TestConfig(DefaultConfig):
+    TESTING = True
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("HUIQIAN_INSTANCE", DEFAULT_INSTANCE))
+
+
+def database_url(configured: str | None = None) -> str:
+    """DATABASE_URL wins, then the configured value, then SQLite under the instance folder."""
+    url = os.environ.get("DATABASE_URL") or configured
+    if url:
+        # Accept the common postgres:// spelling and pick the psycopg 3 driver.
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    path = instance_path()
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'huiqian.db'}"
+
+
+def secret_key() -> str:
+    """A per-installation secret generated into the instance folder on first use; never in the repo."""
+    if os.environ.get("HUIQIAN_SECRET_KEY"):
+        return os.environ["HUIQIAN_SECRET_KEY"]
+    path = instance_path()
+    path.mkdir(parents=True, exist_ok=True)
+    key_file = path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()

@@ -1,0 +1,52 @@
+"""Append-only case history: who did what, when, with the data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, JSONType, UTCDateTime, utcnow
+
+EVENT_KINDS: dict[str, str] = {
+    "case_created": "立案",
+    "task_opened": "任务下达",
+    "task_claimed": "认领任务",
+    "task_unclaimed": "退回认领",
+    "task_completed": "办结任务",
+    "task_cancelled": "任务撤销",
+    "timer_fired": "时限到期",
+    "lane_fallback": "上级部门代办",
+    "case_updated": "案件信息变更",
+    "status_changed": "状态变更",
+}
+
+
+class CaseEvent(Base):
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    # None means the system itself acted (a timer fired).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    summary: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    @property
+    def kind_label(self) -> str:
+        return EVENT_KINDS.get(self.kind, self.kind)
+
+
+class AppendOnlyViolation(RuntimeError):
+    pass
+
+
+@event.listens_for(CaseEvent, "before_update")
+@event.listens_for(CaseEvent, "before_delete")
+def _refuse_change(mapper, connection, target):  # noqa: ANN001 - SQLAlchemy event signature
+    raise AppendOnlyViolation("case history is append-only")

@@ -1,0 +1,168 @@
+"""Fixtures: a migrated, seeded database per test on SQLite, and on PostgreSQL when one answers.
+
+PostgreSQL is used when HUIQIAN_TEST_DATABASE_URL or DATABASE_URL points at one, or when the local
+server of this machine kind (127.0.0.1:5432, trust auth) answers. Each test run creates its own
+database there and drops it afterwards, so runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from models import Agency, Region, User
+from workflows import db, regions
+from workflows.engine import clock
+from workflows.users import hash_password
+
+LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+MUTABLE_TABLES = ["case_events", "tasks", "process_instances", "cases", "users", "process_specs"]
+PASSWORD = "测试-password-1"
+PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def _pg_admin_url() -> str | None:
+    url = os.environ.get("HUIQIAN_TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url and not url.startswith("postgres"):
+        return None
+    from config import database_url
+    candidate = database_url(url) if url else LOCAL_PG
+    try:
+        engine = create_engine(candidate, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return candidate
+    except Exception:
+        return None
+
+
+PG_ADMIN_URL = _pg_admin_url()
+BACKENDS = ["sqlite"] + (["postgres"] if PG_ADMIN_URL else [])
+
+
+def _seed_reference(engine) -> None:  # noqa: ANN001
+    db.upgrade(engine)
+    with Session(engine) as session:
+        found = regions.seed_jilin(session)
+        regions.seed_agencies(session, found)
+        session.commit()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    _seed_reference(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str | None]:
+    if not PG_ADMIN_URL:
+        yield None
+        return
+    name = f"huiqian_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = db.make_engine(url)
+    _seed_reference(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_url: str | None):  # noqa: ANN201
+    if request.param == "sqlite":
+        path = tmp_path / "huiqian.db"
+        shutil.copy(sqlite_template, path)
+        eng = db.make_engine(f"sqlite:///{path}")
+    else:
+        eng = db.make_engine(pg_url)
+        with eng.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE")
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine):  # noqa: ANN001, ANN201
+    return db.make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory) -> Iterator[Session]:  # noqa: ANN001
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock.set_global(None)
+
+
+class People:
+    """Makes users of named places and agencies: people.officer("榆树市", "housing")."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def region(self, name: str) -> Region:
+        return self.session.query(Region).filter(Region.name == name).one()
+
+    def agency(self, region_name: str, role: str) -> Agency:
+        region = self.region(region_name)
+        return self.session.query(Agency).filter_by(region_id=region.id, role=role).one()
+
+    def user(self, region_name: str, agency_role: str, role: str = "officer") -> User:
+        agency = self.agency(region_name, agency_role)
+        username = f"{role}-{agency.id}"
+        user = self.session.query(User).filter_by(username=username).one_or_none()
+        if user is None:
+            user = User(username=username, display_name=f"{agency.name}{role}", role=role, agency=agency,
+                        password_hash=PASSWORD_HASH, active=True)
+            self.session.add(user)
+            self.session.commit()
+        return user
+
+    def officer(self, region_name: str, agency_role: str) -> User:
+        return self.user(region_name, agency_role, "officer")
+
+    def supervisor(self, region_name: str) -> User:
+        return self.user(region_name, "supervision", "supervisor")
+
+
+@pytest.fixture
+def people(session: Session) -> People:
+    return People(session)
+
+
+def at(text_: str) -> datetime:
+    """An aware moment from 'YYYY-MM-DD[ HH:MM]' in China time."""
+    from workflows.engine.evaluator import CHINA
+    moment = datetime.fromisoformat(text_)
+    return moment.replace(tzinfo=CHINA).astimezone(UTC)
+
+
+@pytest.fixture
+def driver(session: Session, people: People):  # noqa: ANN201
+    from tests.driver import Driver
+    return Driver(session, people)

@@ -1,0 +1,104 @@
+"""BPMN files are code: nothing in them may reach Python's builtins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
+
+from workflows.engine import evaluator
+from workflows.engine.evaluator import UnsafeExpression, check_expression, evaluate
+from workflows.engine.specs import parse_sources
+from workflows.errors import ProcessDefinitionError
+
+ESCAPES = [
+    "__import__('os').system('touch /tmp/pwned')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "open('/etc/passwd').read()",
+    "(lambda: 1)()",
+    "'a' * 10**9",
+    "[1] * 10**9",
+    "x.pop('k')",
+    "getattr(x, 'pop')",
+    "'{0.__class__}'.format(x)",
+    "eval('1')",
+    "__builtins__",
+]
+
+
+@pytest.mark.parametrize("expression", ESCAPES)
+def test_escape_attempts_are_refused_before_evaluation(expression):
+    with pytest.raises(UnsafeExpression):
+        check_expression(expression)
+    data = {"x": {"k": 1}}
+    with pytest.raises(UnsafeExpression):
+        evaluate(expression, data)
+    assert data == {"x": {"k": 1}}
+
+
+@pytest.mark.parametrize(("expression", "names", "expected"), [
+    ("verified == True", {"verified": True}, True),
+    ("households_resettled >= households_overdue", {"households_resettled": 5, "households_overdue": 6}, False),
+    ("mode in ['monetary', 'offsite']", {"mode": "offsite"}, True),
+    ("lead_type == 'developer' and not can_fund", {"lead_type": "developer", "can_fund": False}, True),
+    ("max(a, b) - 1", {"a": 3, "b": 7}, 6),
+])
+def test_ordinary_conditions_evaluate(expression, names, expected):
+    assert evaluate(expression, names) == expected
+
+
+def test_deadline_follows_the_injected_clock():
+    from datetime import UTC, datetime
+
+    from workflows.engine import clock
+    with clock.frozen_at(datetime(2027, 2, 1, tzinfo=UTC)):
+        assert evaluate("deadline_this_year(9, 30)", {}) == "2027-09-30T23:59:59+08:00"
+
+
+MALICIOUS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs" targetNamespace="http://x">
+  <bpmn:process id="evil" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="gw"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f_evil</bpmn:outgoing>
+      <bpmn:outgoing>f_ok</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="gw"/>
+    <bpmn:sequenceFlow id="f_evil" sourceRef="gw" targetRef="e1">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">__import__('os').system('touch MARKER')</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f_ok" sourceRef="gw" targetRef="e2">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">True</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:endEvent id="e1"><bpmn:incoming>f_evil</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="e2"><bpmn:incoming>f_ok</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def malicious(tmp_path: Path) -> tuple[str, Path]:
+    marker = tmp_path / "pwned"
+    return MALICIOUS.replace("MARKER", str(marker)), marker
+
+
+def test_loader_rejects_malicious_condition_naming_the_flow(tmp_path):
+    xml, marker = malicious(tmp_path)
+    with pytest.raises(ProcessDefinitionError) as err:
+        parse_sources({"evil.bpmn": xml}, require_top=False)
+    assert err.value.element_id == "f_evil"
+    assert not marker.exists()
+
+
+def test_spec_reaching_the_engine_another_way_still_cannot_run_code(tmp_path):
+    """Parsed straight with SpiffWorkflow's parser, bypassing our loader, and run without naming a
+    script engine: the engine's default is our restricted one, so the command never runs."""
+    xml, marker = malicious(tmp_path)
+    parser = BpmnParser()
+    parser.add_bpmn_str(xml.encode())
+    workflow = BpmnWorkflow(parser.get_spec("evil"))
+    assert isinstance(workflow.script_engine, evaluator.RestrictedScriptEngine)
+    with pytest.raises(Exception, match="Error evaluating expression"):
+        workflow.do_engine_steps()
+    assert not marker.exists()

@@ -1,0 +1,46 @@
+"""Flask application factory. The REST API and the full UI come in later issues; this serves the
+demo's overview page and owns configuration, the database session and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g
+
+from config import DefaultConfig, database_url, instance_path, secret_key
+from workflows import db, processes
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(instance_path()), instance_relative_config=True)
+    app.config.from_object(DefaultConfig)
+    app.config.from_prefixed_env("HUIQIAN")
+    if test_config:
+        app.config.update(test_config)
+    app.config["DATABASE_URL"] = database_url(app.config.get("DATABASE_URL"))
+    app.config.setdefault("SECRET_KEY", None)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = secret_key()
+    app.json.ensure_ascii = False
+
+    engine = db.make_engine(app.config["DATABASE_URL"])
+    app.extensions["huiqian"] = {"engine": engine, "sessions": db.make_session_factory(engine)}
+    processes.configure(app.config["BPMN_DIR"])
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    from .views import bp
+    app.register_blueprint(bp)
+    return app
+
+
+def get_session() -> Any:
+    """The request's (or CLI command's) database session, opened on first use."""
+    from flask import current_app
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["huiqian"]["sessions"]()
+    return g.db_session

@@ -1,0 +1,81 @@
+"""Database engines, sessions and schema migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+import models
+
+MIGRATIONS = Path(models.__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        # A busy writer makes others wait instead of failing at once; the optimistic version check
+        # (not the lock) decides who wins a race.
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            # WAL: readers never block the writer; synchronous=NORMAL is durable across application
+            # crashes and only risks the last commits on power loss.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        # pysqlite's own transaction handling defers BEGIN until the first write, which lets two
+        # sessions read the same version and then both try to write; emit BEGIN ourselves so SQLite
+        # behaves like the other backends.
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_tx(dbapi_conn, _record):  # noqa: ANN001
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # noqa: ANN001
+            # Writers take the write lock up front (see write_transaction), so a second writer waits
+            # and then reads the first one's result, instead of failing on a stale snapshot.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+WRITE = "huiqian_write"
+
+
+def write_transaction(session: Session) -> None:
+    """Mark the session's transaction as a writing one; call before the first query of a mutation."""
+    session.connection(execution_options={WRITE: True})
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    # expire_on_commit=False: services hand committed objects back to callers (views, CLI) that
+    # read them after the transaction; re-reading every attribute would cost a query each.
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def is_initialised(engine: Engine) -> bool:
+    return inspect(engine).has_table("alembic_version")

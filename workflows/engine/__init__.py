@@ -1,0 +1,1 @@
+"""SpiffWorkflow integration. Nothing outside `workflows` drives the engine directly."""

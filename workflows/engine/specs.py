@@ -1,0 +1,244 @@
+"""Loading, validating and caching the BPMN process definitions.
+
+Each file is parsed once per content hash and the resulting spec objects are shared by every case
+(the spec/instance split): an instance stores only its state and a reference to the specs.
+Everything a file says that will later be evaluated (conditions, timer expressions, scripts) is
+checked against the restricted evaluator here, at load time, not first at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+
+from ..errors import ProcessDefinitionError
+from .evaluator import UnsafeExpression, check_expression, check_script
+from .routing import LANES
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+HQ_NS = "http://huiqian.org/schema/bpmn/1.0"
+NS = {"bpmn": BPMN_NS, "hq": HQ_NS}
+
+LIFECYCLE_PROCESS = "case_lifecycle"
+
+FIELD_TYPES = {
+    "text": "单行文本",
+    "textarea": "多行文本",
+    "integer": "整数",
+    "decimal": "数值",
+    "boolean": "是/否",
+    "date": "日期",
+    "enum": "单选",
+}
+# Case attributes a form field may write back to the case (declared in BPMN as case-field="...").
+CASE_FIELDS = {"households_resettled", "category", "target_date", "responsible_leader"}
+# Task properties the engine understands (declared as <hq:property name=".." value=".."/>).
+TASK_PROPERTIES = {"case_status"}
+
+
+@dataclass(frozen=True)
+class FormField:
+    key: str
+    label: str
+    type: str
+    required: bool
+    options: tuple[tuple[str, str], ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    case_field: str | None = None
+    help: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "label": self.label, "type": self.type, "required": self.required}
+        if self.options:
+            out["options"] = [{"value": v, "label": lbl} for v, lbl in self.options]
+        for name in ("minimum", "maximum", "case_field", "help"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+
+@dataclass(frozen=True)
+class TaskMeta:
+    process_id: str
+    bpmn_id: str
+    name: str
+    lane: str
+    fields: tuple[FormField, ...]
+    properties: dict[str, str] = field(default_factory=dict)
+    documentation: str = ""
+
+
+@dataclass
+class Bundle:
+    """A consistent set of parsed processes: the lifecycle and everything it calls."""
+
+    sources: dict[str, str]  # file name -> XML text
+    file_of_process: dict[str, str]
+    process_names: dict[str, str]
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    tasks: dict[tuple[str, str], TaskMeta]
+
+    def file_hash(self, file_name: str) -> str:
+        return hashlib.sha256(self.sources[file_name].encode()).hexdigest()
+
+    def task_meta(self, process_id: str, bpmn_id: str) -> TaskMeta:
+        return self.tasks[(process_id, bpmn_id)]
+
+
+def _element_id(el: etree._Element) -> str:
+    while el is not None:
+        if el.get("id"):
+            return el.get("id")
+        el = el.getparent()
+    return "?"
+
+
+def _check_expressions(root: etree._Element, file_name: str) -> None:
+    for tag in ("conditionExpression", "timeDate", "timeDuration", "timeCycle",
+                "completionCondition", "loopCardinality"):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            text = (el.text or "").strip()
+            try:
+                check_expression(text)
+            except UnsafeExpression as exc:
+                raise ProcessDefinitionError(f"{tag} 表达式被拒绝（{exc}）：{text[:120]}",
+                                             element_id=_element_id(el), file=file_name) from None
+    for el in root.iter(f"{{{BPMN_NS}}}script"):
+        try:
+            check_script(el.text or "")
+        except UnsafeExpression as exc:
+            raise ProcessDefinitionError(f"脚本被拒绝（{exc}）", element_id=_element_id(el), file=file_name) from None
+    for tag in ("serviceTask", "sendTask", "receiveTask", "businessRuleTask"):
+        for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
+            raise ProcessDefinitionError(f"不支持的任务类型 {tag}", element_id=el.get("id"), file=file_name)
+
+
+def _parse_field(el: etree._Element, task_id: str, file_name: str) -> FormField:
+    key, label, ftype = el.get("key"), el.get("label"), el.get("type", "text")
+    where = {"element_id": task_id, "file": file_name}
+    if not key or not key.isidentifier() or key.startswith("_"):
+        raise ProcessDefinitionError(f"表单字段 key 无效：{key!r}", **where)
+    if not label:
+        raise ProcessDefinitionError(f"表单字段 {key} 缺少中文标签 label", **where)
+    if ftype not in FIELD_TYPES:
+        raise ProcessDefinitionError(f"表单字段 {key} 的类型 {ftype!r} 不受支持", **where)
+    options = tuple((o.get("value"), o.get("label") or o.get("value")) for o in el.findall("hq:option", NS))
+    if ftype == "enum" and not options:
+        raise ProcessDefinitionError(f"单选字段 {key} 没有选项", **where)
+    case_field = el.get("case-field")
+    if case_field and case_field not in CASE_FIELDS:
+        raise ProcessDefinitionError(f"表单字段 {key} 的 case-field {case_field!r} 不受支持", **where)
+
+    def num(name: str) -> float | None:
+        return float(el.get(name)) if el.get(name) is not None else None
+
+    return FormField(key=key, label=label, type=ftype, required=el.get("required", "false") == "true",
+                     options=options, minimum=num("min"), maximum=num("max"), case_field=case_field,
+                     help=el.get("help"))
+
+
+def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str], TaskMeta]:
+    tasks: dict[tuple[str, str], TaskMeta] = {}
+    for process in root.iter(f"{{{BPMN_NS}}}process"):
+        pid = process.get("id")
+        lane_of: dict[str, str] = {}
+        for lane in process.iter(f"{{{BPMN_NS}}}lane"):
+            name = lane.get("name") or ""
+            if name not in LANES:
+                raise ProcessDefinitionError(
+                    f"泳道名称 {name!r} 不是已知的部门角色（可用：{'、'.join(LANES)}）",
+                    element_id=lane.get("id"), file=file_name)
+            for ref in lane.findall("bpmn:flowNodeRef", NS):
+                lane_of[(ref.text or "").strip()] = name
+        for ut in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
+            tid = ut.get("id")
+            if tid not in lane_of:
+                raise ProcessDefinitionError("人工任务必须放在一个部门泳道内", element_id=tid, file=file_name)
+            if not ut.get("name"):
+                raise ProcessDefinitionError("人工任务缺少名称", element_id=tid, file=file_name)
+            fields = tuple(_parse_field(f, tid, file_name) for f in ut.findall(".//hq:form/hq:field", NS))
+            keys = [f.key for f in fields]
+            if len(keys) != len(set(keys)):
+                raise ProcessDefinitionError("表单字段 key 重复", element_id=tid, file=file_name)
+            props = {p.get("name"): p.get("value") for p in ut.findall(".//hq:property", NS)}
+            for name in props:
+                if name not in TASK_PROPERTIES:
+                    raise ProcessDefinitionError(f"未知的任务属性 {name!r}", element_id=tid, file=file_name)
+            doc = ut.find("bpmn:documentation", NS)
+            tasks[(pid, tid)] = TaskMeta(pid, tid, ut.get("name"), lane_of[tid], fields, props,
+                                         (doc.text or "").strip() if doc is not None else "")
+    return tasks
+
+
+def parse_sources(sources: dict[str, str], *, top: str = LIFECYCLE_PROCESS, xsd: bool = False,
+                  require_top: bool = True) -> Bundle:
+    """Parse and validate a set of BPMN sources; raise ProcessDefinitionError naming the element."""
+    parser = BpmnParser(validator=BpmnValidator() if xsd else None)
+    tasks: dict[tuple[str, str], TaskMeta] = {}
+    file_of_process: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for file_name, text in sorted(sources.items()):
+        try:
+            root = etree.fromstring(text.encode())
+        except etree.XMLSyntaxError as exc:
+            raise ProcessDefinitionError(f"XML 格式错误：{exc}", file=file_name) from None
+        _check_expressions(root, file_name)
+        tasks.update(_collect_tasks(root, file_name))
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            file_of_process[process.get("id")] = file_name
+            names[process.get("id")] = process.get("name") or process.get("id")
+        try:
+            parser.add_bpmn_xml(etree.ElementTree(root), filename=file_name)
+        except ValidationException as exc:
+            raise ProcessDefinitionError(str(exc).splitlines()[0], element_id=getattr(exc, "id", None),
+                                         file=file_name) from None
+        except Exception as exc:  # the XSD validator and the parser raise assorted types
+            raise ProcessDefinitionError(str(exc).splitlines()[0], file=file_name) from None
+    try:
+        all_specs = {pid: parser.get_spec(pid) for pid in parser.get_process_ids()}
+        if top in all_specs:
+            spec = all_specs[top]
+            subprocess_specs = parser.get_subprocess_specs(top)
+        elif require_top:
+            raise ProcessDefinitionError(f"缺少生命周期流程 {top}")
+        else:
+            spec, subprocess_specs = None, {}
+            for pid in all_specs:
+                parser.get_subprocess_specs(pid)
+    except ValidationException as exc:
+        raise ProcessDefinitionError(str(exc).splitlines()[0], element_id=getattr(exc, "id", None),
+                                     file=getattr(exc, "file_name", None)) from None
+    return Bundle(sources=dict(sources), file_of_process=file_of_process, process_names=names, spec=spec,
+                  subprocess_specs=subprocess_specs, tasks=tasks)
+
+
+def read_directory(path: str | Path) -> dict[str, str]:
+    files = sorted(Path(path).glob("*.bpmn"))
+    return {f.name: f.read_text(encoding="utf-8") for f in files}
+
+
+_bundle_cache: dict[str, Bundle] = {}
+
+
+def bundle_key(sources: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(sources):
+        digest.update(name.encode() + b"\0" + sources[name].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def load_bundle(sources: dict[str, str]) -> Bundle:
+    """Parse once per distinct content; later calls with the same sources share the objects."""
+    key = bundle_key(sources)
+    if key not in _bundle_cache:
+        _bundle_cache[key] = parse_sources(sources)
+    return _bundle_cache[key]

@@ -1,0 +1,47 @@
+"""One exception hierarchy for the service layer; the web layer maps each to a status once."""
+
+from __future__ import annotations
+
+
+class HuiqianError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class NotFound(HuiqianError):
+    code = "not_found"
+
+
+class Forbidden(HuiqianError):
+    code = "forbidden"
+
+
+class Conflict(HuiqianError):
+    """The thing changed since it was read (stale version), or the action no longer applies."""
+
+    code = "conflict"
+
+
+class Invalid(HuiqianError):
+    """Input failed validation; `errors` names each field with its messages."""
+
+    code = "invalid"
+
+
+class ProcessDefinitionError(HuiqianError):
+    """A BPMN file is malformed or unsafe. `element_id` names the offending element."""
+
+    code = "process_definition"
+
+    def __init__(self, message: str, *, element_id: str | None = None, file: str | None = None) -> None:
+        super().__init__(message)
+        self.element_id = element_id
+        self.file = file
+
+    def __str__(self) -> str:
+        where = ", ".join(p for p in (self.file and f"文件 {self.file}", self.element_id and f"元素 {self.element_id}") if p)
+        return f"{where}: {self.message}" if where else self.message
