@@ -53,7 +53,7 @@ class Driver:
         return cases.create_case(self.session, filer, new, now=now)
 
     def open_tasks(self, case: Case) -> list[Task]:
-        self.session.expire_all()
+        self.session.rollback()  # end any read snapshot so other sessions' commits are visible
         return list(self.session.scalars(
             select(Task).where(Task.case_id == case.id, Task.status == "ready").order_by(Task.id)))
 

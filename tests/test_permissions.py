@@ -1,0 +1,116 @@
+"""Tasks reach only the agency of the case's county; nobody else sees or completes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import at
+from workflows import tasks
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+
+
+@pytest.fixture
+def case_with_intake(driver):
+    case = driver.new_case(1, county="榆树市", now=at("2026-03-02 09:00"))
+    return case, driver.task(case, "intake_verify")
+
+
+def test_task_is_routed_to_the_county_housing_bureau(driver, people, case_with_intake):
+    case, task = case_with_intake
+    own = people.officer("榆树市", "housing")
+    assert [t.id for t in tasks.inbox(driver.session, own)] == [task.id]
+    assert task.agency_id == own.agency_id
+
+
+def test_officer_of_other_county_cannot_see_or_complete(driver, people, case_with_intake):
+    case, task = case_with_intake
+    stranger = people.officer("农安县", "housing")
+    assert tasks.inbox(driver.session, stranger) == []
+    with pytest.raises(NotFound):
+        tasks.get_task(driver.session, stranger, task.id)
+    with pytest.raises(NotFound):
+        tasks.complete_task(driver.session, stranger, task.id, {"households_confirmed": 1})
+    assert driver.task(case, "intake_verify").status == "ready"
+    assert driver.events(case, "task_completed") == []
+
+
+def test_officer_of_other_agency_in_same_county_cannot_complete(driver, people, case_with_intake):
+    case, task = case_with_intake
+    finance = people.officer("榆树市", "finance")
+    assert tasks.inbox(driver.session, finance) == []
+    with pytest.raises(Forbidden):
+        tasks.complete_task(driver.session, finance, task.id, {"households_confirmed": 1})
+    assert driver.events(case, "task_completed") == []
+
+
+def test_city_supervisor_may_act_within_jurisdiction_but_not_outside(driver, people, case_with_intake):
+    case, task = case_with_intake
+    changchun = people.supervisor("长春市")
+    assert task.id in [t.id for t in tasks.inbox(driver.session, changchun)]
+    jilin_city = people.supervisor("吉林市")
+    assert tasks.inbox(driver.session, jilin_city) == []
+    with pytest.raises(NotFound):
+        tasks.claim(driver.session, jilin_city, task.id)
+    tasks.claim(driver.session, changchun, task.id)
+    assert driver.events(case, "task_claimed")[0].actor_id == changchun.id
+
+
+def test_auditor_reads_but_cannot_act(driver, people, case_with_intake):
+    case, task = case_with_intake
+    auditor = people.user("吉林省", "supervision", "auditor")
+    assert tasks.get_task(driver.session, auditor, task.id).id == task.id
+    with pytest.raises(Forbidden):
+        tasks.complete_task(driver.session, auditor, task.id, {})
+
+
+def test_claimed_task_cannot_be_completed_by_a_colleague(driver, people, case_with_intake):
+    case, task = case_with_intake
+    first = people.officer("榆树市", "housing")
+    tasks.claim(driver.session, first, task.id)
+    from models import User
+    colleague = User(username="yushu-housing-2", display_name="同事", role="officer", agency_id=first.agency_id,
+                     password_hash="x", active=True)
+    driver.session.add(colleague)
+    driver.session.commit()
+    with pytest.raises(Conflict):
+        tasks.complete_task(driver.session, colleague, task.id,
+                            {"households_confirmed": 12, "responsible_leader": "甲", "intake_facts": "乙"})
+    tasks.unclaim(driver.session, first, task.id)
+    tasks.complete_task(driver.session, colleague, task.id,
+                        {"households_confirmed": 12, "responsible_leader": "甲", "intake_facts": "乙"})
+
+
+def test_bad_form_data_names_the_field_and_changes_nothing(driver, people, case_with_intake):
+    case, task = case_with_intake
+    own = people.officer("榆树市", "housing")
+    before = len(driver.events(case))
+    with pytest.raises(Invalid) as err:
+        tasks.complete_task(driver.session, own, task.id,
+                            {"households_confirmed": "many", "responsible_leader": "", "bogus": 1})
+    assert set(err.value.errors) == {"households_confirmed", "responsible_leader", "intake_facts", "bogus"}
+    assert "整数" in err.value.errors["households_confirmed"][0]
+    driver.session.rollback()
+    assert len(driver.events(case)) == before
+    assert driver.task(case, "intake_verify").status == "ready"
+
+
+def test_resettled_households_cannot_exceed_overdue(driver, case_with_intake):
+    case, _ = case_with_intake
+    driver.intake_and_classify(case)
+    for step in ("linkage_meeting", "preserve_housing"):
+        driver.complete(case, step)
+    driver.complete(case, "court_judgment", judgment_result="return_enforceable")
+    driver.complete(case, "enforce_judgment")
+    driver.complete(case, "sign_return_agreements")
+    with pytest.raises(Invalid) as err:
+        driver.complete(case, "record_resettlement", households_resettled=case.households_overdue + 1)
+    assert "households_resettled" in err.value.errors
+
+
+def test_county_without_fire_brigade_falls_back_to_city_and_says_so(driver, people):
+    """City districts share the city's fire brigade: the lane resolves one level up, with a history entry."""
+    from workflows.instances import _resolve_agencies
+    case = driver.new_case(2, county="南关区")
+    routes = _resolve_agencies(driver.session, case, {"消防", "住建"})
+    assert routes["消防"][0].name == "长春市消防救援大队" and routes["消防"][1] is True
+    assert routes["住建"][0].region.name == "南关区" and routes["住建"][1] is False
