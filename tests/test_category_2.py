@@ -16,6 +16,9 @@ def test_delivered_and_resettled_before_year_end_needs_no_supervision(driver):
     _to_delivery(driver, case)
     build = driver.task(case, "complete_construction")
     assert driver.officer_for(build).agency.name == "榆树市开发企业（项目方）"
+    # The year-end timer sits on the calling activity; tasks inside it inherit the deadline.
+    assert build.due_at == at("2026-12-31 23:59:59")
+    assert driver.task(case, "sign_return_agreements").due_at == at("2026-12-31 23:59:59")
     driver.complete(case, "complete_construction")
     assert driver.open_ids(case) == ["sign_return_agreements"]  # the join waits for signing
     driver.complete(case, "sign_return_agreements", agreements_signed=12)

@@ -68,13 +68,16 @@ def advance(session: Session, case: Case, instance: ProcessInstance, workflow: A
     new = [r for r in ready if r.uuid not in open_by_uuid]
     if new:
         routes = _resolve_agencies(session, case, {r.meta.lane for r in new})
+        rows = []
         for r in new:
             agency, fell_back = routes[r.meta.lane]
-            row = Task(case_id=case.id, instance_id=instance.id, spiff_task_id=r.uuid, process_id=r.process_id,
-                       bpmn_id=r.meta.bpmn_id, name=r.meta.name, lane=r.meta.lane, agency_id=agency.id,
-                       status="ready", created_at=now, due_at=r.due_at)
-            session.add(row)
-            session.flush()
+            rows.append((r, agency, fell_back, Task(
+                case_id=case.id, instance_id=instance.id, spiff_task_id=r.uuid, process_id=r.process_id,
+                bpmn_id=r.meta.bpmn_id, name=r.meta.name, lane=r.meta.lane, agency_id=agency.id,
+                status="ready", created_at=now, due_at=r.due_at)))
+        session.add_all([row for *_, row in rows])
+        session.flush()  # one flush for all new rows: the history entries below need their ids
+        for r, agency, fell_back, row in rows:
             opened.append({"task_id": row.id, "bpmn_id": r.meta.bpmn_id, "name": r.meta.name,
                            "agency": agency.name})
             due = f"，办理时限 {r.due_at.isoformat()}" if r.due_at else ""

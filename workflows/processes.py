@@ -20,13 +20,34 @@ def configure(bpmn_dir: str | Path) -> None:
     _bpmn_dir[0] = Path(bpmn_dir)
 
 
+_current: dict[tuple, Bundle] = {}
+
+
 def current_bundle() -> Bundle:
-    """The bundle of the configured directory; parsed once per distinct file content."""
-    return load_bundle(read_directory(_bpmn_dir[0]))
+    """The bundle of the configured directory, parsed once per distinct file content.
+
+    Files are re-read only when a name, size or modification time changes (a stat per file), so an
+    edited process is picked up without a restart and without re-reading on every call.
+    """
+    directory = _bpmn_dir[0]
+    key = (str(directory),) + tuple(
+        (p.name, st.st_size, st.st_mtime_ns) for p in sorted(directory.glob("*.bpmn")) for st in [p.stat()])
+    bundle = _current.get(key)
+    if bundle is None:
+        bundle = load_bundle(read_directory(directory))
+        _current.clear()
+        _current[key] = bundle
+    return bundle
+
+
+_hashes: dict[int, dict[str, str]] = {}
 
 
 def process_hashes(bundle: Bundle) -> dict[str, str]:
-    return {pid: bundle.file_hash(fname) for pid, fname in sorted(bundle.file_of_process.items())}
+    """{process id: sha256 of its file}; computed once per bundle."""
+    if id(bundle) not in _hashes:
+        _hashes[id(bundle)] = {pid: bundle.file_hash(f) for pid, f in sorted(bundle.file_of_process.items())}
+    return _hashes[id(bundle)]
 
 
 def register(session: Session, bundle: Bundle) -> ProcessSpec:

@@ -86,20 +86,34 @@ def _timer_value(task: Any) -> datetime | None:
     return datetime.fromtimestamp(TimerEventDefinition.get_datetime(value).timestamp(), UTC)
 
 
+def _due(task: Any) -> datetime | None:
+    """The earliest waiting timer on the task or on any call activity it runs inside.
+
+    A boundary timer sits beside its host under the same parent; for a task in a called process the
+    host may be the call activity in the calling workflow, so walk up through the callers.
+    """
+    due, current = None, task
+    while current is not None:
+        if current.parent is not None:
+            for sibling in current.parent.children:
+                if sibling is not current and sibling.state == TaskState.WAITING and isinstance(
+                    getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition
+                ):
+                    value = _timer_value(sibling)
+                    if value is not None and (due is None or value < due):
+                        due = value
+        workflow = current.workflow
+        parent_workflow = getattr(workflow, "parent_workflow", None)
+        current = parent_workflow.get_task_from_id(workflow.parent_task_id) if parent_workflow else None
+    return due
+
+
 def ready_user_tasks(workflow: BpmnWorkflow, bundle: Bundle) -> list[ReadyTask]:
     out = []
     for task in workflow.get_tasks(state=TaskState.READY, manual=True):
         process_id = task.workflow.spec.name
         meta = bundle.task_meta(process_id, task.task_spec.bpmn_id)
-        due = None
-        # A boundary timer sits beside its task under the same parent: its due time is the task's.
-        if task.parent is not None:
-            for sibling in task.parent.children:
-                if sibling is not task and sibling.state == TaskState.WAITING and isinstance(
-                    getattr(sibling.task_spec, "event_definition", None), TimerEventDefinition
-                ):
-                    value = _timer_value(sibling)
-                    due = value if due is None or (value and value < due) else due
+        due = _due(task)
         out.append(ReadyTask(str(task.id), process_id, meta, due))
     return out
 
