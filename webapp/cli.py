@@ -73,8 +73,11 @@ def seed_demo_cmd(count: int) -> None:
 @with_appcontext
 def serve_cmd(host: str | None, port: int | None) -> None:
     """启动网页服务。"""
+    from werkzeug.serving import run_simple
+
+    # Flask ignores app.run() inside its own CLI, so start the server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    app.run(host=host or app.config["HOST"], port=port or app.config["PORT"], debug=False, use_reloader=False)
+    run_simple(host or app.config["HOST"], port or app.config["PORT"], app, use_reloader=False, threaded=True)
 
 
 @main.command("demo")
