@@ -13,7 +13,7 @@ from models import Case, ProcessInstance, Region, Task, User
 from . import forms, history, instances, permissions, processes
 from .engine import clock, runtime
 from .engine.specs import FormField
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .transactions import mutation
 
 
@@ -59,7 +59,6 @@ def _require_actable(actor: User, task: Task, case: Case) -> None:
     if not permissions.can_act_on_task(actor, task, case):
         # Someone who may read but not act gets a clear refusal; others never learn it exists.
         if permissions.can_view_case(actor, case):
-            from .errors import Forbidden
             raise Forbidden(f"该任务由{task.lane}部门办理，您无权办理")
         raise NotFound("任务不存在")
     if task.status != "ready":

@@ -12,6 +12,7 @@ from models import Case, ProcessInstance
 
 from . import history, instances, processes
 from .engine import clock, runtime
+from .engine.evaluator import CHINA
 from .errors import Conflict
 from .transactions import mutation
 
@@ -44,15 +45,10 @@ def fire_instance(session: Session, instance_id: int, now: datetime) -> dict:
     with clock.frozen_at(now):
         runtime.fire_timers(workflow)
         history.record(session, case, "timer_fired",
-                               f"时限到期（{due_at.astimezone(clock_tz()).strftime('%Y-%m-%d %H:%M')}），流程按规定转入后续步骤",
+                               f"时限到期（{due_at.astimezone(CHINA).strftime('%Y-%m-%d %H:%M')}），流程按规定转入后续步骤",
                                actor=None, at=now, data={"due_at": due_at.isoformat()})
         moved = instances.advance(session, case, instance, workflow, bundle, actor=None, now=now)
     return {"case_id": case.id, "case_code": case.code, **moved}
-
-
-def clock_tz():  # noqa: ANN201
-    from .engine.evaluator import CHINA
-    return CHINA
 
 
 def fire_due_timers(session: Session, now: datetime | None = None) -> TimerRun:
