@@ -9,9 +9,11 @@ from flask import Flask, g
 
 from config import DefaultConfig, database_url, instance_path, secret_key
 from workflows import db, processes
+from workflows.engine import bootstrap as install_expression_sandbox
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    install_expression_sandbox()  # BPMN expressions never reach eval/exec, whatever was imported before
     app = Flask(__name__, instance_path=str(instance_path()), instance_relative_config=True)
     app.config.from_object(DefaultConfig)
     app.config.from_prefixed_env("HUIQIAN")

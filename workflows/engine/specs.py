@@ -9,6 +9,8 @@ checked against the restricted evaluator here, at load time, not first at run ti
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,10 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser, BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.bpmn_task_spec import _BpmnCondition
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 
 from ..errors import ProcessDefinitionError
 from .evaluator import UnsafeExpression, check_expression, check_script
@@ -94,32 +100,168 @@ class Bundle:
         return self.tasks[(process_id, bpmn_id)]
 
 
+# Every element whose text SpiffWorkflow 3.2's plain BpmnParser hands to the script engine, and what to
+# call it in a refusal. Read from SpiffWorkflow/bpmn/parser/: node_parser.parse_condition (flows),
+# event_parsers (conditional events, timers), TaskParser (standard loop, multi-instance), AdHocParser
+# (ad hoc completion), ScriptTaskParser (scripts), BpmnParser._add_correlations (message correlation).
+# Searched anywhere in the document: the parser itself looks with './/' below each element.
+EXPRESSION_TAGS: dict[str, str] = {
+    "conditionExpression": "顺序流条件",
+    "condition": "条件事件的条件",
+    "loopCondition": "循环条件",
+    "loopCardinality": "多实例数量",
+    "completionCondition": "完成条件",
+    "timeDate": "定时器日期",
+    "timeDuration": "定时器时长",
+    "timeCycle": "定时器周期",
+}
+UNSUPPORTED_TASKS = ("serviceTask", "sendTask", "receiveTask", "businessRuleTask")
+# Wrappers that carry no id worth showing: a refusal names the flow node or flow around them.
+_WRAPPER_SUFFIXES = ("EventDefinition", "LoopCharacteristics")
+
+
 def _element_id(el: etree._Element) -> str:
+    first = None
     while el is not None:
         if el.get("id"):
-            return el.get("id")
+            first = first or el.get("id")
+            if not (isinstance(el.tag, str) and el.tag.endswith(_WRAPPER_SUFFIXES)):
+                return el.get("id")
         el = el.getparent()
-    return "?"
+    return first or "?"
+
+
+def _snippet(text: str) -> str:
+    """One line, short: a refusal is printed on a single line however the expression was written."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 120 else flat[:120] + "…"
+
+
+def _refuse(label: str, exc: UnsafeExpression, text: str | None, element_id: str | None,
+            file_name: str | None) -> ProcessDefinitionError:
+    shown = f"：{_snippet(text)}" if text and text.strip() else ""
+    return ProcessDefinitionError(f"{label}被拒绝（{exc}）{shown}", element_id=element_id, file=file_name)
 
 
 def _check_expressions(root: etree._Element, file_name: str) -> None:
-    for tag in ("conditionExpression", "timeDate", "timeDuration", "timeCycle",
-                "completionCondition", "loopCardinality"):
+    """First layer, on the XML: every expression position the parser reads, before the parser runs."""
+    for tag, label in EXPRESSION_TAGS.items():
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
-            text = (el.text or "").strip()
             try:
-                check_expression(text)
+                check_expression(el.text or "")
             except UnsafeExpression as exc:
-                raise ProcessDefinitionError(f"{tag} 表达式被拒绝（{exc}）：{text[:120]}",
-                                             element_id=_element_id(el), file=file_name) from None
+                raise _refuse(f"{label}（{tag}）", exc, el.text, _element_id(el), file_name) from None
+    for cpre in root.iter(f"{{{BPMN_NS}}}correlationPropertyRetrievalExpression"):
+        # The parser takes the text of the first child node, whatever it is (a comment counts), so
+        # every child is checked.
+        for child in cpre:
+            try:
+                check_expression(child.text or "")
+            except UnsafeExpression as exc:
+                raise _refuse("消息关联表达式", exc, child.text, _element_id(cpre), file_name) from None
     for el in root.iter(f"{{{BPMN_NS}}}script"):
         try:
             check_script(el.text or "")
         except UnsafeExpression as exc:
-            raise ProcessDefinitionError(f"脚本被拒绝（{exc}）", element_id=_element_id(el), file=file_name) from None
-    for tag in ("serviceTask", "sendTask", "receiveTask", "businessRuleTask"):
+            raise _refuse("脚本", exc, None, _element_id(el), file_name) from None
+    for tag in UNSUPPORTED_TASKS:
         for el in root.iter(f"{{{BPMN_NS}}}{tag}"):
             raise ProcessDefinitionError(f"不支持的任务类型 {tag}", element_id=el.get("id"), file=file_name)
+
+
+# Second layer, on the parsed objects: attribute names under which SpiffWorkflow keeps text it later
+# evaluates. Matched by name so that an attribute of a spec class the XML list above did not foresee
+# (a new event definition, a pre/post script) is still checked.
+_SCRIPT_ATTRS = frozenset({"script", "prescript", "postscript"})
+_EXPRESSION_ATTRS = frozenset({"condition", "cardinality", "expression", "completion_condition",
+                               "retrieval_expression"})
+# Compared word by word (split on "_"): "description" must not read as a script.
+_EXPRESSION_WORD = re.compile(r"(expr|cond|cardinal)\w*|\w*script")
+
+
+def _looks_like_expression(name: str) -> bool:
+    return any(_EXPRESSION_WORD.fullmatch(word) for word in name.lower().split("_") if word)
+
+
+def _attribute_expressions(obj: Any) -> Iterator[tuple[str, str, Any]]:
+    """(kind, attribute name, value) of every expression-bearing attribute of a spec object."""
+    for name, value in vars(obj).items():
+        if name == "cond_task_specs":
+            continue  # (Operator, target) pairs, handled by the caller
+        if name in _SCRIPT_ATTRS:
+            if value is not None:
+                yield "script", name, value
+        elif name in _EXPRESSION_ATTRS:
+            if value is not None:
+                yield "expression", name, value
+        elif isinstance(value, str) and _looks_like_expression(name):
+            yield ("script" if name.lower().endswith("script") else "expression"), name, value
+
+
+def _event_expressions(event_definition: Any) -> Iterator[tuple[str, str, Any]]:
+    yield from _attribute_expressions(event_definition)
+    if isinstance(event_definition, TimerEventDefinition | ConditionalEventDefinition) and getattr(
+        event_definition, "expression", None
+    ) is None:
+        yield "expression", "expression", None  # an empty timer or condition is refused too
+    for prop in getattr(event_definition, "correlation_properties", None) or ():
+        yield "expression", "retrieval_expression", getattr(prop, "retrieval_expression", None)
+    for inner in getattr(event_definition, "event_definitions", None) or ():
+        yield from _event_expressions(inner)
+
+
+_ATTR_LABELS = {
+    "condition": "条件", "cardinality": "多实例数量", "expression": "表达式", "completion_condition": "完成条件",
+    "retrieval_expression": "消息关联表达式", "script": "脚本", "prescript": "前置脚本", "postscript": "后置脚本",
+}
+
+
+def _check_one(kind: str, value: Any) -> None:
+    if kind == "script":
+        check_script(value)
+    elif value is None or isinstance(value, str):
+        check_expression(value or "")  # an empty one is refused as empty
+    else:
+        raise UnsafeExpression(f"不支持的表达式类型 {type(value).__name__}")
+
+
+def check_spec_expressions(specs: Iterable[BpmnProcessSpec]) -> None:
+    """Second layer, on the parsed specs: every expression SpiffWorkflow will evaluate, wherever the
+    parser put it. Raises ProcessDefinitionError naming the BPMN element and file."""
+    seen: set[int] = set()
+    for spec in specs:
+        if spec is None or id(spec) in seen:
+            continue
+        seen.add(id(spec))
+        file_name = getattr(spec, "file", None)
+        for kind, name, value in _attribute_expressions(spec):
+            try:
+                _check_one(kind, value)
+            except UnsafeExpression as exc:
+                raise _refuse(f"流程的{_ATTR_LABELS.get(name, name)}", exc, value if isinstance(value, str) else None,
+                              spec.name, file_name) from None
+        for task_spec in spec.task_specs.values():
+            element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
+            if isinstance(task_spec, ServiceTask):
+                raise ProcessDefinitionError("不支持服务任务", element_id=element_id, file=file_name)
+            found = list(_attribute_expressions(task_spec))
+            event_definition = getattr(task_spec, "event_definition", None)
+            if event_definition is not None:
+                found.extend(_event_expressions(event_definition))
+            for cond, target in getattr(task_spec, "cond_task_specs", None) or ():
+                if cond is None:
+                    continue
+                if not isinstance(cond, _BpmnCondition):
+                    raise ProcessDefinitionError(f"通往 {target} 的条件类型 {type(cond).__name__} 不受支持",
+                                                 element_id=element_id, file=file_name)
+                found.append(("expression", f"通往 {target} 的网关条件", cond.args[0] if cond.args else None))
+            for kind, name, value in found:
+                try:
+                    _check_one(kind, value)
+                except UnsafeExpression as exc:
+                    label = _ATTR_LABELS.get(name, name)
+                    raise _refuse(label, exc, value if isinstance(value, str) and kind != "script" else None,
+                                  element_id, file_name) from None
 
 
 def _parse_field(el: etree._Element, task_id: str, file_name: str) -> FormField:
@@ -217,6 +359,9 @@ def parse_sources(sources: dict[str, str], *, top: str = LIFECYCLE_PROCESS, xsd:
     except ValidationException as exc:
         raise ProcessDefinitionError(str(exc).splitlines()[0], element_id=getattr(exc, "id", None),
                                      file=getattr(exc, "file_name", None)) from None
+    # Every spec the parser built, embedded sub-processes and ad hoc ones included.
+    check_spec_expressions([*all_specs.values(), *subprocess_specs.values(),
+                            *(p.spec for p in parser.process_parsers.values())])
     return Bundle(sources=dict(sources), file_of_process=file_of_process, process_names=names, spec=spec,
                   subprocess_specs=subprocess_specs, tasks=tasks)
 
