@@ -20,7 +20,11 @@ EVENT_KINDS: dict[str, str] = {
     "lane_fallback": "上级部门代办",
     "case_updated": "案件信息变更",
     "status_changed": "状态变更",
+    "process_error": "流程运行错误",
 }
+
+# Where an action came from; the command line also records the operating-system account that ran it.
+CHANNELS: dict[str, str] = {"service": "服务调用", "cli": "命令行", "web": "网页", "api": "接口", "worker": "后台任务"}
 
 
 class CaseEvent(Base):
@@ -36,6 +40,8 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     summary: Mapped[str] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
+    channel: Mapped[str] = mapped_column(String(16), default="service")
+    os_user: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def kind_label(self) -> str:
@@ -46,6 +52,8 @@ class AppendOnlyViolation(RuntimeError):
     pass
 
 
+# The ORM refuses first (a clear Python error); the database itself refuses UPDATE and DELETE too,
+# by triggers created in migration 0002, so bulk statements and raw SQL cannot rewrite history.
 @event.listens_for(CaseEvent, "before_update")
 @event.listens_for(CaseEvent, "before_delete")
 def _refuse_change(mapper, connection, target):  # noqa: ANN001 - SQLAlchemy event signature

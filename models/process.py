@@ -47,6 +47,14 @@ class ProcessInstance(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Which serialization format `state` is in (SpiffWorkflow serializer version + ours), so an
+    # engine upgrade can find the states it must migrate instead of misreading them.
+    serializer_version: Mapped[str] = mapped_column(String(32), default="")
+    # A timer run that fails on this case records it here and retries later with backoff, without
+    # holding up the other cases.
+    timer_failures: Mapped[int] = mapped_column(Integer, default=0)
+    timer_last_error: Mapped[str | None] = mapped_column(Text)
+    timer_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}

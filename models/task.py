@@ -17,12 +17,18 @@ TASK_STATUSES = {"ready": "待办", "completed": "已办", "cancelled": "已撤�
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_agency_status", "agency_id", "status"),
+        # An officer's inbox: the agency's open tasks, deadline first.
+        Index("ix_tasks_agency_status_due", "agency_id", "status", "due_at", "id"),
+        # A supervisor's inbox: open tasks of the places under them (region_id is the case's place,
+        # copied here so the inbox needs no join), and due/overdue lists across the province.
+        Index("ix_tasks_region_status_due", "region_id", "status", "due_at", "id"),
+        Index("ix_tasks_status_due", "status", "due_at", "id"),
         Index("ix_tasks_instance_status", "instance_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
     spiff_task_id: Mapped[str] = mapped_column(String(36), unique=True)
     process_id: Mapped[str] = mapped_column(String(100))

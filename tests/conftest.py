@@ -20,9 +20,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models import Agency, Region, User
-from workflows import db, regions
-from workflows.engine import clock
+from workflows import db, history, regions
+from workflows.engine import bootstrap, clock
 from workflows.users import hash_password
+
+# The same explicit start-up as the app factory and the CLI: the expression sandbox is in place
+# before any test builds a workflow.
+bootstrap()
 
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 MUTABLE_TABLES = ["case_events", "tasks", "process_instances", "cases", "users", "process_specs"]
@@ -117,6 +121,7 @@ def session(session_factory) -> Iterator[Session]:  # noqa: ANN001
 def _reset_clock() -> Iterator[None]:
     yield
     clock.set_global(None)
+    history.set_origin("service")  # a CLI test sets the process's origin to the command line
 
 
 class People:

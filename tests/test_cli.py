@@ -80,3 +80,17 @@ def test_inbox_complete_and_timers_from_the_command_line(run):
     assert run("timers", "--now", "not-a-time").exit_code != 0
     timers = run("timers", "--now", "2030-01-01T00:00:00+08:00")
     assert timers.exit_code == 0 and "触发" in timers.output
+
+
+def test_events_written_from_the_command_line_name_the_channel_and_os_user(run):
+    import getpass
+
+    from sqlalchemy import create_engine, text
+    assert run("init").exit_code == 0
+    assert run("seed-demo", "--cases", "1").exit_code == 0
+    import os
+    engine = create_engine(os.environ["DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT DISTINCT channel, os_user FROM case_events")).all()
+    engine.dispose()
+    assert rows == [("cli", getpass.getuser())]

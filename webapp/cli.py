@@ -2,27 +2,49 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session
 
-from workflows import db, demo, tasks, timers
+from models import User
+from workflows import db, demo, history, tasks, timers
+from workflows.engine import bootstrap
 from workflows.engine.evaluator import CHINA
 from workflows.engine.specs import LIFECYCLE_PROCESS, parse_sources, read_directory
 from workflows.errors import HuiqianError, ProcessDefinitionError
+from workflows.inputs import clean_text, loads_bounded, parse_id, printable
 from workflows.users import get_by_username
 
 from . import create_app, get_session
 
 
-def _fail(message: str, code: int = 1) -> None:
-    click.echo(f"错误：{message}", err=True)
+def _fail(message: str, code: int = 1) -> NoReturn:
+    # Messages can quote what was typed; keep them one line and encodable (a lone surrogate would make
+    # the echo itself raise).
+    click.echo(f"错误：{printable(message, 500)}", err=True)
     sys.exit(code)
+
+
+def _fail_with(exc: HuiqianError) -> NoReturn:
+    """One line for the error, then one line per field it names."""
+    details = "".join(f"\n  {printable(k, 60)}: {printable('；'.join(v), 500)}" for k, v in exc.errors.items()
+                      if v != [exc.message])  # not the headline again
+    click.echo(f"错误：{printable(exc.message, 500)}{details}", err=True)
+    sys.exit(1)
+
+
+def _user(session: Session, username: str) -> User:
+    # Checked before the lookup: PostgreSQL raises on a NUL or lone surrogate in a query parameter.
+    clean_text(username, field="user", label="--user 用户名", max_length=User.__table__.c.username.type.length)
+    return get_by_username(session, username)
 
 
 def _engine():  # noqa: ANN202
@@ -32,7 +54,18 @@ def _engine():  # noqa: ANN202
 @click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
              help="回迁：棚改逾期未安置案件办理引擎。")
 def main() -> None:
-    pass
+    # One explicit start-up for every command (the app factory repeats it, harmlessly): the
+    # expression sandbox is in place before anything is parsed, and every history event written by
+    # this process says it came from the command line and which operating-system account ran it.
+    bootstrap()
+    history.set_origin("cli", _os_user())
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry (containers): record nothing rather than fail
+        return None
 
 
 @main.command("init")
@@ -116,10 +149,10 @@ def tasks_cmd(username: str, as_json: bool) -> None:
     """列出用户的待办任务。"""
     session = get_session()
     try:
-        user = get_by_username(session, username)
+        user = _user(session, username)
         items = tasks.inbox(session, user)
     except HuiqianError as exc:
-        _fail(exc.message)
+        _fail_with(exc)
     from models import Case
     rows = []
     for t in items:
@@ -141,23 +174,28 @@ def tasks_cmd(username: str, as_json: bool) -> None:
 
 
 @main.command("complete")
-@click.argument("task_id", type=int)
-@click.option("--user", "username", required=True, help="办理人用户名")
+@click.argument("task_id", required=False)
+@click.option("--user", "username", default=None, help="办理人用户名（必填）")
 @click.option("--data", "data", default="{}", help='表单数据 JSON，如 \'{"verified": true}\'')
 @with_appcontext
-def complete_cmd(task_id: int, username: str, data: str) -> None:
-    """办结任务。"""
-    try:
-        payload = json.loads(data)
-    except json.JSONDecodeError as exc:
-        _fail(f"--data 不是合法的 JSON：{exc.msg}（第 {exc.pos + 1} 个字符）")
+def complete_cmd(task_id: str | None, username: str | None, data: str) -> None:
+    """办结任务。TASK_ID 为待办列表中的编号，如 247 或 '#247'。"""
+    # Checked here rather than by click (required=True) so the message is Chinese: an unquoted #247
+    # is a comment to the shell, so neither the id nor anything after it arrives.
+    if task_id is None:
+        _fail("缺少任务编号：请写 247，或加引号写 '#247'（不加引号时 # 及其后的内容会被命令行当作注释）")
+    if username is None:
+        _fail("缺少 --user 办理人用户名")
     session = get_session()
     try:
-        user = get_by_username(session, username)
-        task = tasks.complete_task(session, user, task_id, payload)
+        # Both parsed by hand (not click's type=int / json.loads): a Chinese one-line error for any
+        # input, and no traceback for 10^30, 5,000 digits or 50,000 nested brackets.
+        number = parse_id(task_id, field="task_id", label="任务编号", not_found="任务不存在")
+        payload = loads_bounded(data, field="data", label="--data")
+        user = _user(session, username)
+        task = tasks.complete_task(session, user, number, payload)
     except HuiqianError as exc:
-        details = "".join(f"\n  {k}: {'；'.join(v)}" for k, v in exc.errors.items())
-        _fail(f"{exc.message}{details}")
+        _fail_with(exc)
     click.echo(f"已办结任务 #{task.id}「{task.name}」。")
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from models import CATEGORIES, LEAD_TYPES, Case, ProcessInstance, Region, Task, User
 
-from . import history, instances, permissions, processes
+from . import history, inputs, instances, permissions, processes
 from .engine import clock, runtime
 from .errors import Invalid, NotFound
 from .transactions import mutation
@@ -32,34 +32,75 @@ class NewCase:
     notes: str | None = None
 
 
+def _lookup(session: Session, new: NewCase) -> tuple[Region | None, bool]:
+    """The case's place and whether its code is taken, in one statement (filing is a hot path)."""
+    code_ok = isinstance(new.code, str) and 0 < len(new.code) <= 32
+    region_ok = isinstance(new.region_code, str) and 0 < len(new.region_code) <= 12
+    taken = (select(Case.id).where(Case.code == new.code).exists() if code_ok else literal(False)).label("taken")
+    if region_ok:
+        row = session.execute(select(Region, taken).where(Region.code == new.region_code)).one_or_none()
+        if row is not None:
+            return row[0], bool(row[1])
+    return None, bool(code_ok and session.scalar(select(taken)))
+
+
 def _validate(session: Session, new: NewCase) -> Region:
     errors: dict[str, list[str]] = {}
-    if not new.code or len(new.code) > 32:
-        errors["code"] = ["项目编号必填，且不超过 32 个字符"]
-    elif session.scalar(select(Case.id).where(Case.code == new.code)) is not None:
+    # Text is checked before any of it reaches a query: PostgreSQL raises on a NUL or a lone surrogate
+    # where SQLite stores them, and only PostgreSQL enforces the column lengths, so use theirs.
+    column = Case.__table__.c
+    for name, label, required, max_length in (
+            ("code", "项目编号", True, column.code.type.length),
+            ("project_name", "项目名称", True, column.project_name.type.length),
+            ("region_code", "地区代码", True, Region.__table__.c.code.type.length),
+            ("responsible_leader", "包保领导", True, column.responsible_leader.type.length),
+            ("developer_name", "开发企业", False, column.developer_name.type.length),
+            ("notes", "备注", False, 5000)):
+        value = getattr(new, name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                errors[name] = [f"{label}：必填"]
+            continue
+        try:
+            inputs.clean_text(value, field=name, label=label, max_length=max_length, strip=False,
+                              multiline=name == "notes")
+        except Invalid as exc:
+            errors.update(exc.errors)
+    unsafe = {"code", "region_code"} & errors.keys()
+    region, taken = _lookup(session, replace(new, **dict.fromkeys(unsafe)) if unsafe else new)
+    if "code" not in errors and taken:
         errors["code"] = [f"项目编号 {new.code} 已存在"]
-    if not new.project_name or len(new.project_name) > 200:
-        errors["project_name"] = ["项目名称必填，且不超过 200 个字符"]
-    region = session.scalar(select(Region).where(Region.code == new.region_code))
-    if region is None:
+    if "region_code" not in errors and region is None:
         errors["region_code"] = [f"地区代码 {new.region_code} 不存在"]
-    elif region.level != "county":
+    elif region is not None and region.level != "county":
         errors["region_code"] = ["案件须落在县（市、区）一级"]
-    if new.lead_type not in LEAD_TYPES:
+    if not isinstance(new.lead_type, str) or new.lead_type not in LEAD_TYPES:
         errors["lead_type"] = ["主导方式应为 government（政府主导）或 developer（房地产开发）"]
-    if new.lead_type == "developer" and not new.developer_name:
+    elif new.lead_type == "developer" and not new.developer_name and "developer_name" not in errors:
         errors["developer_name"] = ["房地产开发项目须填写开发企业"]
-    if not isinstance(new.households_overdue, int) or isinstance(new.households_overdue, bool) \
-            or new.households_overdue <= 0:
-        errors["households_overdue"] = ["逾期未安置户数应为正整数"]
-    if new.category not in CATEGORIES:
+    try:
+        inputs.finite_number(new.households_overdue, field="households_overdue", label="逾期未安置户数",
+                             integer=True, minimum=1, maximum=inputs.INT32_MAX)
+        if not isinstance(new.households_overdue, int):  # the column takes the value as given
+            inputs.refuse("households_overdue", "逾期未安置户数", "应为整数")
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if not isinstance(new.category, int) or isinstance(new.category, bool) or new.category not in CATEGORIES:
         errors["category"] = ["解决类别应为 1–9"]
-    if not new.responsible_leader:
-        errors["responsible_leader"] = ["包保领导必填"]
-    if not isinstance(new.overdue_since, date):
-        errors["overdue_since"] = ["逾期起始日期应为日期"]
+    for name, label, required in (("overdue_since", "逾期起始日期", True), ("target_date", "目标完成日期", False)):
+        value = getattr(new, name)
+        if value is None and not required:
+            continue
+        try:
+            if not isinstance(value, date):  # the Date column takes a date object, not text
+                inputs.refuse(name, label, "应为日期")
+            inputs.sane_date(value, field=name, label=label)
+        except Invalid as exc:
+            errors.update(exc.errors)
     if errors:
-        raise Invalid(f"立案信息有误：{'、'.join(errors)}", errors=errors)
+        # One line naming the first bad field by its label; `errors` carries every field.
+        more = f"（另有 {len(errors) - 1} 项有误）" if len(errors) > 1 else ""
+        raise Invalid(f"立案信息有误：{next(iter(errors.values()))[0]}{more}", errors=errors)
     assert region is not None
     return region
 
@@ -82,6 +123,8 @@ def create_case(session: Session, actor: User, new: NewCase, *, now: datetime | 
     now = now or clock.now()
     region = _validate(session, new)
     permissions.require_case_creator(actor, region)
+    bundle = processes.current_bundle()
+    spec_row = processes.register(session, bundle)
     case = Case(code=new.code, project_name=new.project_name, region=region, lead_type=new.lead_type,
                 developer_name=new.developer_name, households_overdue=new.households_overdue,
                 overdue_since=new.overdue_since, category=new.category,
@@ -89,12 +132,11 @@ def create_case(session: Session, actor: User, new: NewCase, *, now: datetime | 
                 status="open", households_resettled=0, created_at=now, updated_at=now)
     session.add(case)
     session.flush()
-    bundle = processes.current_bundle()
-    spec_row = processes.register(session, bundle)
     with clock.frozen_at(now):
+        # No case to record a failure against yet: a ProcessError here simply refuses the filing.
         workflow = runtime.start(bundle, start_data(case))
     instance = ProcessInstance(case_id=case.id, spec_id=spec_row.id, spec_refs=processes.process_hashes(bundle),
-                               state="", completed=False, updated_at=now)
+                               **instances.state_values(workflow, now))
     session.add(instance)
     session.flush()
     history.record(session, case, "case_created",
@@ -104,12 +146,14 @@ def create_case(session: Session, actor: User, new: NewCase, *, now: datetime | 
                    data={"code": case.code, "region": region.code, "category": case.category,
                          "households_overdue": case.households_overdue, "lead_type": case.lead_type,
                          "process_version": spec_row.version})
-    instances.advance(session, case, instance, workflow, bundle, actor=actor, now=now, open_rows=[])
+    instances.project(session, case, instance, workflow, bundle, actor=actor, now=now, before=set())
     return case
 
 
 def get_case(session: Session, actor: User, case_id: int) -> Case:
     """Read one case. Outside the reader's jurisdiction it does not exist (404, not 403)."""
+    if not inputs.valid_id(case_id):  # no such row can exist, and the driver would raise on the query
+        raise NotFound("案件不存在")
     case = session.get(Case, case_id)
     if case is None or not permissions.can_view_case(actor, case):
         raise NotFound("案件不存在")

@@ -15,11 +15,21 @@ import models
 MIGRATIONS = Path(models.__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+# How long a writer waits for another writer's lock before giving up with a "busy, retry" error.
+# Short: a person is waiting on the other end, and a hung writer must not stall everyone.
+LOCK_TIMEOUT_SECONDS = 5.0
+# A statement that runs longer than this on PostgreSQL is cancelled (a runaway query, not normal work).
+STATEMENT_TIMEOUT_SECONDS = 60.0
+# A transaction left open and idle this long on PostgreSQL is ended by the server, freeing its locks.
+IDLE_IN_TRANSACTION_SECONDS = 120.0
+
+
+def make_engine(url: str, *, lock_timeout: float = LOCK_TIMEOUT_SECONDS, **kwargs: Any) -> Engine:
+    """An engine whose lock waits are bounded on both backends (see LOCK_TIMEOUT_SECONDS)."""
     if url.startswith("sqlite"):
-        # A busy writer makes others wait instead of failing at once; the optimistic version check
-        # (not the lock) decides who wins a race.
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        # A busy writer makes others wait (up to the lock timeout) instead of failing at once.
+        engine = create_engine(url, connect_args={"timeout": lock_timeout, "check_same_thread": False},
+                               **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -45,7 +55,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    options = (f"-c lock_timeout={int(lock_timeout * 1000)} "
+               f"-c statement_timeout={int(STATEMENT_TIMEOUT_SECONDS * 1000)} "
+               f"-c idle_in_transaction_session_timeout={int(IDLE_IN_TRANSACTION_SECONDS * 1000)}")
+    connect_args = {"options": options, "connect_timeout": 10, **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 WRITE = "huiqian_write"

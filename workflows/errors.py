@@ -26,6 +26,12 @@ class Conflict(HuiqianError):
     code = "conflict"
 
 
+class Busy(Conflict):
+    """The record is being changed by someone else right now and did not free up in time: retry."""
+
+    code = "busy"
+
+
 class Invalid(HuiqianError):
     """Input failed validation; `errors` names each field with its messages."""
 
@@ -45,3 +51,23 @@ class ProcessDefinitionError(HuiqianError):
     def __str__(self) -> str:
         where = ", ".join(p for p in (self.file and f"文件 {self.file}", self.element_id and f"元素 {self.element_id}") if p)
         return f"{where}: {self.message}" if where else self.message
+
+
+class ProcessError(HuiqianError):
+    """The engine failed while moving a case (e.g. an expression raised). The case is left unchanged;
+    a `process_error` event is recorded in its own transaction so supervisors see it."""
+
+    code = "process_error"
+
+    def __init__(self, message: str, *, case_id: int | None = None, actor_id: int | None = None,
+                 detail: str | None = None) -> None:
+        super().__init__(message)
+        self.case_id = case_id
+        self.actor_id = actor_id
+        self.detail = detail
+
+
+class Unavailable(HuiqianError):
+    """The database could not be reached or failed in a way the caller cannot fix."""
+
+    code = "unavailable"

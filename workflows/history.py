@@ -1,16 +1,51 @@
-"""Writing the append-only case history. Every mutation calls `record` inside its own transaction."""
+"""Writing the append-only case history.
+
+Services call `record` as they go; the events are buffered on the session and written in one
+multi-row INSERT just before the service's transaction commits (`write_pending`, called by
+`transactions.mutation`), so history costs one statement per action however many events it has, and
+an action that fails leaves no events behind. The database refuses UPDATE and DELETE on the table.
+
+Each event says where the action came from (its channel: command line, web, API, worker) and, for the
+command line, the operating-system account that ran it; the entry point sets that once with `origin`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from models import Case, CaseEvent, Task, User
+from models.history import CHANNELS
 
 from .engine import clock
+
+_PENDING = "huiqian_pending_events"
+_origin: ContextVar[tuple[str, str | None]] = ContextVar("huiqian_origin", default=("service", None))
+
+
+@contextmanager
+def origin(channel: str, os_user: str | None = None) -> Iterator[None]:
+    """Attribute every event written inside the block to `channel` (and the OS user, if given)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    token = _origin.set((channel, os_user[:64] if os_user else None))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
+def set_origin(channel: str, os_user: str | None = None) -> None:
+    """Like `origin`, for an entry point that runs one command per process (the CLI)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    _origin.set((channel, os_user[:64] if os_user else None))
 
 
 def actor_label(actor: User | None) -> str:
@@ -19,13 +54,34 @@ def actor_label(actor: User | None) -> str:
     return f"{actor.display_name}（{actor.agency.name}）"
 
 
-def record(session: Session, case: Case, kind: str, summary: str, *, actor: User | None,
-           task: Task | None = None, data: dict[str, Any] | None = None, at: datetime | None = None) -> CaseEvent:
-    event = CaseEvent(case_id=case.id, task_id=task.id if task is not None else None,
-                      actor_id=actor.id if actor is not None else None, kind=kind,
-                      at=at or clock.now(), summary=summary, data=data or {})
-    session.add(event)
-    return event
+def record(session: Session, case: Case | int, kind: str, summary: str, *, actor: User | None,
+           task: Task | int | None = None, data: dict[str, Any] | None = None,
+           at: datetime | None = None) -> None:
+    """Queue an event for the current transaction; it is written when the service commits."""
+    channel, os_user = _origin.get()
+    session.info.setdefault(_PENDING, []).append({
+        "case_id": case if isinstance(case, int) else case.id, "task": task,
+        "actor_id": actor.id if actor is not None else None, "kind": kind, "at": at or clock.now(),
+        "summary": summary, "data": data or {}, "channel": channel, "os_user": os_user})
+
+
+def write_pending(session: Session) -> int:
+    """Write the queued events in one statement; return how many. Called just before commit."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return 0
+    rows = []
+    for event in pending:
+        task = event.pop("task")
+        event["task_id"] = task if task is None or isinstance(task, int) else task.id
+        rows.append(event)
+    # Core, not the ORM's bulk insert: it would split rows whose None values differ into several statements.
+    session.execute(insert(CaseEvent.__table__), rows)
+    return len(rows)
+
+
+def discard_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def case_events(session: Session, case_id: int, *, kind: str | None = None) -> list[CaseEvent]:

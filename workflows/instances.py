@@ -1,116 +1,156 @@
 """Keeping the database in step with the engine after every move of a case's workflow.
 
-One function, `advance`, is shared by starting a case, completing a task and firing timers: it
-persists the serialized state, opens and cancels rows of the task projection (routing each to the
-county's agency for its lane), updates the case status and writes the history events. It never
-commits: the calling service owns the transaction.
+Starting a case, completing a task and firing timers all end here: `project` opens and cancels rows
+of the task projection (routing each new task to the county's agency for its lane) and writes the
+history of those changes; `save_state` stores the serialized workflow. Neither commits: the calling
+service owns the transaction. This is the hot path, so it costs at most one statement per kind of
+change (one SELECT of agencies, one multi-row INSERT of tasks, one UPDATE for cancellations) and
+nothing when there is nothing to change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from models import Agency, Case, ProcessInstance, Region, Task, User
+from models import CASE_STATUSES, Agency, Case, ProcessInstance, Task, User
 
 from . import history
 from .engine import runtime
+from .engine.evaluator import CHINA
 from .engine.routing import LANES
 from .engine.specs import Bundle
-from .errors import Conflict
+from .errors import Conflict, ProcessError
 
 
-def _candidate_regions(case: Case) -> list[Region]:
-    chain, region = [], case.region
-    while region is not None:
-        chain.append(region)
-        region = region.parent
-    return chain
+@contextmanager
+def engine_work(case: Case, actor: User | None) -> Iterator[None]:
+    """Attach the case (and who acted) to an engine failure so it is recorded against the case."""
+    try:
+        yield
+    except ProcessError as exc:
+        exc.case_id = case.id
+        exc.actor_id = actor.id if actor is not None else None
+        raise
 
 
-def _resolve_agencies(session: Session, case: Case, lanes: set[str]) -> dict[str, tuple[Agency, bool]]:
-    """Lane -> (agency, fell_back). A county lane falls back to the level above when the county has
-    no such agency; a "市" lane starts at the level above."""
-    chain = _candidate_regions(case)
+def _region_chain(case: Case) -> list[int]:
+    """Ids of the case's place and every place above it, nearest first (from the materialised path)."""
+    return [int(part) for part in reversed(case.region.path.strip("/").split("/"))]
+
+
+def _resolve_agencies(session: Session, case: Case, lanes: set[str]) -> dict[str, tuple[int, str, bool]]:
+    """Lane -> (agency id, agency name, fell_back). A county lane falls back to the level above when
+    the county has no such agency; a "市" lane starts at the level above."""
+    chain = _region_chain(case)
     roles = {LANES[lane][0] for lane in lanes}
-    agencies = {(a.region_id, a.role): a for a in session.scalars(
-        select(Agency).where(Agency.region_id.in_([r.id for r in chain]), Agency.role.in_(roles)))}
-    out: dict[str, tuple[Agency, bool]] = {}
+    found = {(region_id, role): (agency_id, name) for agency_id, region_id, role, name in session.execute(
+        select(Agency.id, Agency.region_id, Agency.role, Agency.name)
+        .where(Agency.region_id.in_(chain), Agency.role.in_(roles)))}
+    out: dict[str, tuple[int, str, bool]] = {}
     for lane in lanes:
         role, level = LANES[lane]
         start = 0 if level == "county" else 1
-        for depth, region in enumerate(chain[start:]):
-            agency = agencies.get((region.id, role))
-            if agency is not None:
-                out[lane] = (agency, depth > 0)
+        for depth, region_id in enumerate(chain[start:]):
+            hit = found.get((region_id, role))
+            if hit is not None:
+                out[lane] = (hit[0], hit[1], depth > 0)
                 break
         else:
             raise Conflict(f"{case.region.name}及其上级没有“{lane}”部门，任务无法分派；请管理员先补录该部门")
     return out
 
 
-def advance(session: Session, case: Case, instance: ProcessInstance, workflow: Any, bundle: Bundle, *,
-            actor: User | None, now: datetime, open_rows: list[Task] | None = None,
-            exclude: Task | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Persist `workflow` for `instance` and project its user tasks; return what opened/cancelled."""
+def record_fired_timers(session: Session, case: Case, fired: list[runtime.FiredTimer], *, now: datetime,
+                        during: str | None = None) -> None:
+    """One `timer_fired` event per timer, attributed to the system even inside someone's action."""
+    for timer in fired:
+        due = timer.due_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if timer.due_at else "已到"
+        context = f"（于{during}时检测到）" if during else ""
+        history.record(session, case, "timer_fired",
+                       f"时限「{timer.name}」到期（{due}），流程按规定转入后续步骤{context}", actor=None, at=now,
+                       data={"timer": timer.name, "due_at": timer.due_at.isoformat() if timer.due_at else None})
+
+
+def project(session: Session, case: Case, instance: ProcessInstance, workflow: Any, bundle: Bundle, *,
+            actor: User | None, now: datetime, before: set[str], done: str | None = None,
+            ) -> dict[str, list[dict[str, Any]]]:
+    """Bring the task projection in line with `workflow`.
+
+    `before` is the set of user tasks that were open before this move (the projection's ready rows,
+    by construction), `done` the one this move completed. Returns what opened and what was cancelled.
+    """
     ready = runtime.ready_user_tasks(workflow, bundle)
-    if open_rows is None:
-        open_rows = list(session.scalars(select(Task).where(Task.instance_id == instance.id,
-                                                            Task.status == "ready")))
-    open_by_uuid = {t.spiff_task_id: t for t in open_rows if t is not exclude}
     ready_ids = {r.uuid for r in ready}
     opened: list[dict[str, Any]] = []
     cancelled: list[dict[str, Any]] = []
 
-    new = [r for r in ready if r.uuid not in open_by_uuid]
+    gone = sorted(before - ready_ids - ({done} if done else set()))
+    if gone:
+        rows = session.execute(
+            update(Task).where(Task.instance_id == instance.id, Task.spiff_task_id.in_(gone),
+                               Task.status == "ready")
+            .values(status="cancelled", completed_at=now, version=Task.version + 1)
+            .returning(Task.id, Task.name, Task.bpmn_id)
+            .execution_options(synchronize_session=False)).all()
+        for task_id, name, bpmn_id in rows:
+            cancelled.append({"task_id": task_id, "bpmn_id": bpmn_id, "name": name})
+            history.record(session, case, "task_cancelled", f"任务「{name}」因流程变化撤销", actor=actor,
+                           task=task_id, at=now, data={"bpmn_id": bpmn_id})
+
+    new = [r for r in ready if r.uuid not in before]
     if new:
         routes = _resolve_agencies(session, case, {r.meta.lane for r in new})
-        rows = []
-        for r in new:
-            agency, fell_back = routes[r.meta.lane]
-            rows.append((r, agency, fell_back, Task(
-                case_id=case.id, instance_id=instance.id, spiff_task_id=r.uuid, process_id=r.process_id,
-                bpmn_id=r.meta.bpmn_id, name=r.meta.name, lane=r.meta.lane, agency_id=agency.id,
-                status="ready", created_at=now, due_at=r.due_at)))
-        session.add_all([row for *_, row in rows])
-        session.flush()  # one flush for all new rows: the history entries below need their ids
-        for r, agency, fell_back, row in rows:
-            opened.append({"task_id": row.id, "bpmn_id": r.meta.bpmn_id, "name": r.meta.name,
-                           "agency": agency.name})
-            due = f"，办理时限 {r.due_at.isoformat()}" if r.due_at else ""
-            history.record(session, case, "task_opened", f"任务「{r.meta.name}」下达至{agency.name}{due}",
-                           actor=actor, task=row, at=now,
+        values = [{"case_id": case.id, "region_id": case.region_id, "instance_id": instance.id,
+                   "spiff_task_id": r.uuid, "process_id": r.process_id, "bpmn_id": r.meta.bpmn_id,
+                   "name": r.meta.name, "lane": r.meta.lane, "agency_id": routes[r.meta.lane][0],
+                   "status": "ready", "created_at": now, "due_at": r.due_at, "version": 1} for r in new]
+        ids = session.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), values).all()
+        for r, task_id in zip(new, ids, strict=True):
+            agency_id, agency_name, fell_back = routes[r.meta.lane]
+            opened.append({"task_id": task_id, "bpmn_id": r.meta.bpmn_id, "name": r.meta.name,
+                           "agency": agency_name, "agency_id": agency_id})
+            due = f"，办理时限 {r.due_at.astimezone(CHINA).strftime('%Y-%m-%d %H:%M')}" if r.due_at else ""
+            history.record(session, case, "task_opened", f"任务「{r.meta.name}」下达至{agency_name}{due}",
+                           actor=actor, task=task_id, at=now,
                            data={"bpmn_id": r.meta.bpmn_id, "process_id": r.process_id, "lane": r.meta.lane,
-                                 "agency_id": agency.id, "due_at": r.due_at.isoformat() if r.due_at else None})
+                                 "agency_id": agency_id, "due_at": r.due_at.isoformat() if r.due_at else None})
             if fell_back:
                 history.record(session, case, "lane_fallback",
-                               f"{case.region.name}没有“{r.meta.lane}”部门，任务「{r.meta.name}」由上级{agency.name}承办",
-                               actor=actor, task=row, at=now, data={"lane": r.meta.lane, "agency_id": agency.id})
+                               f"{case.region.name}没有“{r.meta.lane}”部门，任务「{r.meta.name}」由上级{agency_name}承办",
+                               actor=actor, task=task_id, at=now,
+                               data={"lane": r.meta.lane, "agency_id": agency_id})
             status = r.meta.properties.get("case_status")
             if status and status != case.status:
-                history.record(session, case, "status_changed", f"案件状态变更：{case.status} → {status}",
+                history.record(session, case, "status_changed",
+                               f"案件状态变更：{CASE_STATUSES.get(case.status, case.status)} → "
+                               f"{CASE_STATUSES.get(status, status)}",
                                actor=actor, at=now, data={"from": case.status, "to": status})
                 case.status = status
+                case.updated_at = now
 
-    for uuid, row in open_by_uuid.items():
-        if uuid not in ready_ids:
-            row.status = "cancelled"
-            row.completed_at = now
-            cancelled.append({"task_id": row.id, "bpmn_id": row.bpmn_id, "name": row.name})
-            history.record(session, case, "task_cancelled", f"任务「{row.name}」因流程变化撤销", actor=actor,
-                           task=row, at=now, data={"bpmn_id": row.bpmn_id})
-
-    instance.state = runtime.dump(workflow)
-    instance.completed = workflow.completed
-    instance.next_timer_at = None if workflow.completed else runtime.next_timer(workflow)
-    instance.updated_at = now
-    case.updated_at = now
+    # `updated_at` is when the case's own fields last changed; its activity is in its history.
     if workflow.completed and case.status != "closed":
         history.record(session, case, "status_changed", "案件已销号", actor=actor, at=now,
                        data={"from": case.status, "to": "closed"})
         case.status = "closed"
-        case.closed_at = now
+        case.closed_at = case.updated_at = now
     return {"opened": opened, "cancelled": cancelled}
+
+
+def state_values(workflow: Any, now: datetime) -> dict[str, Any]:
+    """The columns of a process instance that follow from its workflow."""
+    return {"state": runtime.dump(workflow), "serializer_version": runtime.SERIALIZER_VERSION,
+            "completed": workflow.completed,
+            "next_timer_at": None if workflow.completed else runtime.next_timer(workflow),
+            "updated_at": now}
+
+
+def save_state(instance: ProcessInstance, workflow: Any, now: datetime) -> None:
+    for key, value in state_values(workflow, now).items():
+        setattr(instance, key, value)

@@ -10,40 +10,79 @@ from sqlalchemy.orm import Session
 
 from models import Case, ProcessInstance, Region, Task, User
 
-from . import forms, history, instances, permissions, processes
+from . import forms, history, inputs, instances, permissions, processes
 from .engine import clock, runtime
 from .engine.specs import FormField
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .transactions import mutation
 
+INBOX_PAGE = 100
 
-def inbox(session: Session, actor: User, *, include_claimed_by_others: bool = True) -> list[Task]:
-    """Open tasks the actor may work: an officer's agency's; a supervisor's whole jurisdiction.
 
-    Answered from the task projection alone; no workflow is deserialized.
-    """
-    stmt = select(Task).where(Task.status == "ready").order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+def _scoped(stmt: Any, actor: User) -> Any | None:
+    """Restrict a task query to what the actor may work: an officer's agency; a supervisor's places."""
     if actor.role == "officer":
-        stmt = stmt.where(Task.agency_id == actor.agency_id)
-    elif actor.role == "supervisor":
+        return stmt.where(Task.agency_id == actor.agency_id)
+    if actor.role == "supervisor":
         scope = permissions.jurisdiction(actor)
-        stmt = (stmt.join(Case, Task.case_id == Case.id).join(Region, Case.region_id == Region.id)
-                .where(Region.path.startswith(scope.path)))
-    else:
+        return stmt.where(Task.region_id.in_(select(Region.id).where(Region.path.startswith(scope.path))))
+    return None
+
+
+def _page(stmt: Any, limit: int, offset: int) -> Any:
+    return stmt.limit(max(1, min(int(limit), 1000))).offset(max(0, int(offset)))
+
+
+def inbox(session: Session, actor: User, *, include_claimed_by_others: bool = True, limit: int = INBOX_PAGE,
+          offset: int = 0) -> list[Task]:
+    """Open tasks the actor may work, deadline first, one page at a time: an officer's agency's; a
+    supervisor's whole jurisdiction.
+
+    Answered from the task projection alone (no workflow is deserialized) along an index: tasks carry
+    their case's place, so a supervisor's inbox needs no join.
+    """
+    stmt = _scoped(select(Task).where(Task.status == "ready")
+                   .order_by(Task.due_at.asc().nulls_last(), Task.id), actor)
+    if stmt is None:
         return []
     if not include_claimed_by_others:
         stmt = stmt.where((Task.assignee_id.is_(None)) | (Task.assignee_id == actor.id))
-    return list(session.scalars(stmt))
+    return list(session.scalars(_page(stmt, limit, offset)))
 
 
-def _load(session: Session, actor: User, task_id: int) -> tuple[Task, Case]:
-    task = session.get(Task, task_id)
-    case = session.get(Case, task.case_id) if task is not None else None
-    if task is None or case is None or not (
-        permissions.can_act_on_task(actor, task, case) or permissions.can_view_case(actor, case)
-    ):
+def overdue(session: Session, actor: User, *, now: datetime | None = None, limit: int = INBOX_PAGE,
+            offset: int = 0) -> list[Task]:
+    """Open tasks past their deadline within the actor's reach, the longest overdue first."""
+    now = now or clock.now()
+    stmt = _scoped(select(Task).where(Task.status == "ready", Task.due_at < now)
+                   .order_by(Task.due_at, Task.id), actor)
+    return [] if stmt is None else list(session.scalars(_page(stmt, limit, offset)))
+
+
+def _load(session: Session, actor: User, task_id: int, *, lock: bool = False,
+          ) -> tuple[Task, Case, ProcessInstance | None]:
+    """The task and its case (and, when locking, its process instance) in one statement.
+
+    With `lock`, the case's process instance row is locked first (SELECT … FOR UPDATE on PostgreSQL;
+    SQLite's write lock is already held by the transaction), so two moves of one case — parallel
+    branches, a timer — serialize and each works from the other's result instead of a stale state.
+    """
+    if not inputs.valid_id(task_id):  # no such row can exist, and the driver would raise on the query
         raise NotFound("任务不存在")
-    return task, case
+    if lock:
+        stmt = (select(Task, Case, ProcessInstance).join(Case, Task.case_id == Case.id)
+                .join(ProcessInstance, ProcessInstance.id == Task.instance_id).where(Task.id == task_id)
+                .with_for_update(of=[Task.__table__, Case.__table__, ProcessInstance.__table__])
+                .execution_options(populate_existing=True))
+    else:
+        stmt = select(Task, Case).join(Case, Task.case_id == Case.id).where(Task.id == task_id)
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFound("任务不存在")
+    task, case = row[0], row[1]
+    if not (permissions.can_act_on_task(actor, task, case) or permissions.can_view_case(actor, case)):
+        raise NotFound("任务不存在")
+    return task, case, (row[2] if lock else None)
 
 
 def get_task(session: Session, actor: User, task_id: int) -> Task:
@@ -75,7 +114,7 @@ def claim(session: Session, actor: User, task_id: int, *, expected_version: int 
           now: datetime | None = None) -> Task:
     """Take a task for oneself. Permission: may act on the task. Side effects: assignee, history."""
     now = now or clock.now()
-    task, case = _load(session, actor, task_id)
+    task, case, _ = _load(session, actor, task_id)
     _require_actable(actor, task, case)
     _check_version(task, expected_version)
     if task.assignee_id == actor.id:
@@ -92,7 +131,7 @@ def claim(session: Session, actor: User, task_id: int, *, expected_version: int 
 def unclaim(session: Session, actor: User, task_id: int, *, now: datetime | None = None) -> Task:
     """Give a claimed task back to the agency pool. Permission: the assignee or a supervisor."""
     now = now or clock.now()
-    task, case = _load(session, actor, task_id)
+    task, case, _ = _load(session, actor, task_id)
     _require_actable(actor, task, case)
     if task.assignee_id is None:
         raise Conflict("任务尚未被认领")
@@ -141,20 +180,21 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     raises Conflict), task projection, case fields and status, history.
     """
     now = now or clock.now()
-    task, case = _load(session, actor, task_id)
+    task, case, instance = _load(session, actor, task_id, lock=True)
     _require_actable(actor, task, case)
     _check_version(task, expected_version)
     if task.assignee_id not in (None, actor.id) and actor.role != "supervisor":
         raise Conflict("任务已被他人认领，请联系认领人或督办人")
-    instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == task.instance_id))
+    assert instance is not None
     bundle = processes.bundle_for(session, instance)
     fields = bundle.task_meta(task.process_id, task.bpmn_id).fields
     cleaned = forms.validate(fields, data)
     changes = _apply_case_fields(case, fields, cleaned)
-    workflow = runtime.load(instance.state, bundle)
-    with clock.frozen_at(now):
+    with instances.engine_work(case, actor), clock.frozen_at(now):
+        workflow = runtime.load(instance.state, bundle)
+        before = runtime.ready_uuids(workflow)
         try:
-            runtime.complete(workflow, task.spiff_task_id, cleaned)
+            fired = runtime.complete(workflow, task.spiff_task_id, cleaned)
         except LookupError:
             raise Conflict("流程中该任务已不可办理，请刷新") from None
     task.status = "completed"
@@ -162,14 +202,17 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     task.completed_by_id = actor.id
     task.assignee_id = task.assignee_id or actor.id
     task.data = cleaned
-    history.record(session, case, "task_completed",
-                           f"{history.actor_label(actor)}办结任务「{task.name}」", actor=actor, task=task,
-                           at=now, data={"bpmn_id": task.bpmn_id, "data": cleaned, "case_changes": changes})
+    history.record(session, case, "task_completed", f"{history.actor_label(actor)}办结任务「{task.name}」",
+                   actor=actor, task=task, at=now,
+                   data={"bpmn_id": task.bpmn_id, "data": cleaned, "case_changes": changes})
     if changes:
+        case.updated_at = now
         history.record(session, case, "case_updated",
                        "案件信息变更：" + "；".join(f"{_CASE_FIELD_LABELS[k]} {v['from']} → {v['to']}"
                                               for k, v in changes.items()),
                        actor=actor, task=task, at=now, data=changes)
-    with clock.frozen_at(now):
-        instances.advance(session, case, instance, workflow, bundle, actor=actor, now=now, exclude=task)
+    instances.record_fired_timers(session, case, fired, now=now, during=f"办结「{task.name}」")
+    instances.project(session, case, instance, workflow, bundle, actor=actor, now=now, before=before,
+                      done=task.spiff_task_id)
+    instances.save_state(instance, workflow, now)
     return task

@@ -15,12 +15,21 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from ..errors import ProcessError
 from .evaluator import SCRIPT_ENGINE
 from .specs import Bundle, TaskMeta
+
+# The format of a stored state: SpiffWorkflow's serializer version and our spec-reference converter's.
+# A state in another format is refused on load (never misread); an engine upgrade that changes the
+# format must ship a migration of stored states, and tests/test_serializer_fixture.py fails until it does.
+HQ_STATE_FORMAT = 1
+SERIALIZER_VERSION = f"spiff-{SPIFF_SERIALIZER_VERSION}/hq-{HQ_STATE_FORMAT}"
+_VERSION_KEY = "serializer_version"
 
 
 class _SpecRefConverter(BpmnWorkflowConverter):
@@ -52,11 +61,36 @@ _SERIALIZER = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_CONFIG))
 
 
 def dump(workflow: BpmnWorkflow) -> str:
-    return json.dumps(_SERIALIZER.to_dict(workflow), ensure_ascii=False, separators=(",", ":"))
+    dct = _SERIALIZER.to_dict(workflow)
+    dct[_VERSION_KEY] = SERIALIZER_VERSION
+    return json.dumps(dct, ensure_ascii=False, separators=(",", ":"))
 
 
 def load(state: str, bundle: Bundle) -> BpmnWorkflow:
-    return _SERIALIZER.from_dict(json.loads(state), bundle=bundle)
+    """Restore a stored state; a state in another format, or damaged, is a ProcessError (never misread)."""
+    try:
+        dct = json.loads(state)
+    except ValueError as exc:
+        raise ProcessError("流程状态已损坏，无法读取", detail=str(exc)[:2000]) from None
+    version = dct.pop(_VERSION_KEY, None) if isinstance(dct, dict) else None
+    if version != SERIALIZER_VERSION:
+        raise ProcessError(f"流程状态的存储格式为 {version or '未知'}，本程序只能读取 {SERIALIZER_VERSION}；"
+                           "请先迁移存储的流程状态")
+    try:
+        workflow = _SERIALIZER.from_dict(dct, bundle=bundle)
+    except Exception as exc:  # noqa: BLE001 - a damaged state must not surface as a raw traceback
+        raise ProcessError("流程状态已损坏，无法读取", detail=f"{type(exc).__name__}: {exc}"[:2000]) from None
+    if not isinstance(workflow, BpmnWorkflow):  # the registry hands back what it cannot convert
+        raise ProcessError("流程状态已损坏，无法读取", detail="not a serialized workflow")
+    return workflow
+
+
+def _engine_failure(exc: Exception) -> ProcessError:
+    task = getattr(exc, "task", None)
+    where = f"（步骤「{task.task_spec.bpmn_name or task.task_spec.bpmn_id}」）" if task is not None else ""
+    message = getattr(exc, "error_msg", None) or str(exc) or type(exc).__name__
+    return ProcessError(f"流程引擎执行失败{where}：{message.splitlines()[0][:300]}",
+                        detail=f"{type(exc).__name__}: {str(exc)[:2000]}")
 
 
 def start(bundle: Bundle, data: dict[str, Any]) -> BpmnWorkflow:
@@ -64,8 +98,16 @@ def start(bundle: Bundle, data: dict[str, Any]) -> BpmnWorkflow:
     workflow.data.update(data)
     start_task = workflow.task_tree
     start_task.data.update(data)
-    workflow.do_engine_steps()
+    try:
+        workflow.do_engine_steps()
+    except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
+        raise _engine_failure(exc) from None
     return workflow
+
+
+def ready_uuids(workflow: BpmnWorkflow) -> set[str]:
+    """The user tasks open now, which are exactly the rows of the task projection marked ready."""
+    return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
 @dataclass(frozen=True)
@@ -118,22 +160,54 @@ def ready_user_tasks(workflow: BpmnWorkflow, bundle: Bundle) -> list[ReadyTask]:
     return out
 
 
-def complete(workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class FiredTimer:
+    name: str
+    due_at: datetime | None
+
+
+def _waiting_timers(workflow: BpmnWorkflow) -> list[Any]:
+    return [t for t in workflow.get_tasks(state=TaskState.WAITING)
+            if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
+
+
+def _fired(waiting: list[Any]) -> list[FiredTimer]:
+    return [FiredTimer(t.task_spec.bpmn_name or t.task_spec.bpmn_id, _timer_value(t))
+            for t in waiting if t.state in (TaskState.READY, TaskState.COMPLETED)]
+
+
+def complete(workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> list[FiredTimer]:
+    """Complete a ready user task and run the engine on; return the timers that fired meanwhile
+    (a deadline that passed before this completion fires on its way, and history must say so)."""
     task = workflow.get_task_from_id(UUID(task_uuid))
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         raise LookupError(task_uuid)
-    task.data.update(data)
-    task.run()
-    workflow.do_engine_steps()
+    waiting = _waiting_timers(workflow)
+    try:
+        task.data.update(data)
+        task.run()
+        workflow.do_engine_steps()
+        fired = _fired(waiting)
+        if fired:
+            # A timer made ready at the end of the last step runs its outgoing path on the next.
+            workflow.do_engine_steps()
+    except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
+        raise _engine_failure(exc) from None
+    return fired
 
 
-def fire_timers(workflow: BpmnWorkflow) -> None:
+def fire_timers(workflow: BpmnWorkflow) -> list[FiredTimer]:
     """Let due timers fire (the clock module decides what 'now' is) and run what follows them."""
-    workflow.refresh_timers()
-    workflow.do_engine_steps()
-    # A timer that became ready in the step above runs its outgoing path on this one.
-    workflow.refresh_timers()
-    workflow.do_engine_steps()
+    waiting = _waiting_timers(workflow)
+    try:
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+        # A timer that became ready in the step above runs its outgoing path on this one.
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+    except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
+        raise _engine_failure(exc) from None
+    return _fired(waiting)
 
 
 def next_timer(workflow: BpmnWorkflow) -> datetime | None:
@@ -145,4 +219,5 @@ def next_timer(workflow: BpmnWorkflow) -> datetime | None:
     return min(due).astimezone(UTC) if due else None
 
 
-__all__ = ["ReadyTask", "complete", "dump", "fire_timers", "load", "next_timer", "ready_user_tasks", "start"]
+__all__ = ["SERIALIZER_VERSION", "FiredTimer", "ReadyTask", "complete", "dump", "fire_timers", "load", "next_timer",
+           "ready_user_tasks", "ready_uuids", "start"]
