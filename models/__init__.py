@@ -4,11 +4,11 @@ from .base import Base, UTCDateTime, utcnow
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
 from .org import AGENCY_ROLES, AGENCY_SUFFIX, REGION_LEVELS, USER_ROLES, Agency, Region, User
-from .process import ProcessInstance, ProcessSpec
+from .process import ProcessFile, ProcessInstance, ProcessVersion
 from .task import TASK_STATUSES, Task
 
 __all__ = [
     "AGENCY_ROLES", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
     "REGION_LEVELS", "TASK_STATUSES", "USER_ROLES", "Agency", "AppendOnlyViolation", "Base", "Case",
-    "CaseEvent", "ProcessInstance", "ProcessSpec", "Region", "Task", "User", "UTCDateTime", "utcnow",
+    "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

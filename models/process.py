@@ -1,33 +1,47 @@
-"""Process specifications (stored per version) and the running instance of each case."""
+"""Deployed versions of the process files, and the running instance of each case."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, JSONType, UTCDateTime, utcnow
+from .base import Base, UTCDateTime, utcnow
 
 
-class ProcessSpec(Base):
-    """One version of one BPMN process. The source is kept so a running case can always be
-    reloaded with the exact rules it started under, even after the files change."""
+class ProcessVersion(Base):
+    """One deployment of the whole set of BPMN files (`huiqian deploy-bpmn`).
 
-    __tablename__ = "process_specs"
-    __table_args__ = (
-        UniqueConstraint("process_id", "version"),
-        UniqueConstraint("process_id", "source_hash", name="process_hash"),
-    )
+    Cases start on the newest version and keep theirs until migrated; every file's source is kept, so
+    a running case always reloads the exact rules it runs under, whatever is on disk.
+    """
+
+    __tablename__ = "process_versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    process_id: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer)
-    source_hash: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    # sha256 over every file name and content: the same set deployed twice is one version.
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deployed_by: Mapped[str] = mapped_column(String(128))
+    source_dir: Mapped[str | None] = mapped_column(String(500))
+
+    files: Mapped[list[ProcessFile]] = relationship(back_populates="version", lazy="raise",
+                                                    order_by="ProcessFile.file_name")
+
+
+class ProcessFile(Base):
+    __tablename__ = "process_files"
+    __table_args__ = (UniqueConstraint("version_id", "file_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
     file_name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(Text)
-    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    version: Mapped[ProcessVersion] = relationship(back_populates="files", lazy="raise")
 
 
 class ProcessInstance(Base):
@@ -40,9 +54,8 @@ class ProcessInstance(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), unique=True)
-    spec_id: Mapped[int] = mapped_column(ForeignKey("process_specs.id"))
-    # {process_id: process_specs.id} for the top process and every process it calls.
-    spec_refs: Mapped[dict] = mapped_column(JSONType)
+    # The deployed version of the process files this case runs under.
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"), index=True)
     state: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     completed: Mapped[bool] = mapped_column(Boolean, default=False)

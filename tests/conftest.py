@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from models import Agency, Region, User
-from workflows import db, history, regions
+from workflows import db, history, processes, regions
 from workflows.engine import bootstrap, clock
 from workflows.users import hash_password
 
@@ -29,7 +29,8 @@ from workflows.users import hash_password
 bootstrap()
 
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MUTABLE_TABLES = ["case_events", "tasks", "process_instances", "cases", "users", "process_specs"]
+MUTABLE_TABLES = ["case_events", "tasks", "process_instances", "cases", "users", "process_files",
+                  "process_versions"]
 PASSWORD = "测试-password-1"
 PASSWORD_HASH = hash_password(PASSWORD)
 
@@ -54,12 +55,18 @@ PG_ADMIN_URL = _pg_admin_url()
 BACKENDS = ["sqlite"] + (["postgres"] if PG_ADMIN_URL else [])
 
 
+def _deploy(engine) -> None:  # noqa: ANN001
+    with Session(engine) as session:
+        processes.deploy(session, deployed_by="tests")
+
+
 def _seed_reference(engine) -> None:  # noqa: ANN001
     db.upgrade(engine)
     with Session(engine) as session:
         found = regions.seed_jilin(session)
         regions.seed_agencies(session, found)
         session.commit()
+    _deploy(engine)
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +109,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         eng = db.make_engine(pg_url)
         with eng.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE")
+        _deploy(eng)  # the same starting point as the SQLite template: version 1 of bpmn/
     yield eng
     eng.dispose()
 

@@ -72,13 +72,13 @@ class Driver:
     def complete(self, case: Case, bpmn_id: str, now: datetime | None = None, **data: Any) -> Task:
         """Complete the open task `bpmn_id` as an officer of its agency; unspecified fields get valid values."""
         task = self.task(case, bpmn_id)
-        fields = tasks.task_fields(task)
+        fields = tasks.task_fields(self.session, task)
         payload = {f.key: auto_value(f) for f in fields if f.required}
         payload.update(data)
         actor = self.officer_for(task)
         if now is not None:
             self.travel_to(now)
-        return tasks.complete_task(self.session, actor, task.id, payload)
+        return tasks.complete_task(self.session, actor, task.id, payload).task
 
     def intake_and_classify(self, case: Case, category: int | None = None) -> None:
         self.complete(case, "intake_verify", households_confirmed=case.households_overdue)

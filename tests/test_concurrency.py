@@ -98,7 +98,7 @@ def _work_items(driver, cases) -> list[tuple[int, int, dict]]:  # noqa: ANN001
     items = []
     for case in cases:
         for task in driver.open_tasks(case):
-            data = {f.key: auto_value(f) for f in tasks.task_fields(task) if f.required}
+            data = {f.key: auto_value(f) for f in tasks.task_fields(driver.session, task) if f.required}
             if task.bpmn_id == "c7_collect_taxes":
                 data.update(taxes_collected=86.5, taxes_outstanding=0)
             items.append((task.id, driver.officer_for(task).id, data))

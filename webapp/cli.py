@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from models import User
-from workflows import db, demo, history, tasks, timers
+from workflows import db, demo, history, processes, tasks, timers
 from workflows.engine import bootstrap
 from workflows.engine.evaluator import CHINA
 from workflows.engine.specs import LIFECYCLE_PROCESS, parse_sources, read_directory
@@ -74,6 +74,51 @@ def init_cmd() -> None:
     """建立或升级数据库结构（Alembic 迁移）。"""
     db.upgrade(_engine())
     click.echo(f"数据库已就绪：{_engine().url.render_as_string(hide_password=True)}")
+    _deploy(None)
+
+
+def _deployer() -> str:
+    return f"命令行 {_os_user() or '未知用户'}"
+
+
+def _deploy(directory: Path | None) -> None:
+    try:
+        result = processes.deploy(get_session(), directory, deployed_by=_deployer())
+    except ProcessDefinitionError as exc:
+        _fail(f"流程校验未通过，未部署：{exc}")
+    except HuiqianError as exc:
+        _fail(exc.message)
+    v = result.version
+    if result.created:
+        click.echo(f"已部署流程版本 v{v.number}（{v.content_hash[:12]}），新立案件将使用此版本。")
+    else:
+        click.echo(f"流程文件没有变化，当前版本仍为 v{v.number}（{v.content_hash[:12]}）。")
+
+
+@main.command("deploy-bpmn")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def deploy_bpmn_cmd(directory: Path | None) -> None:
+    """校验并部署流程文件目录（默认项目 bpmn/）为新的流程版本；文件无变化时不产生新版本。"""
+    if directory is not None and not directory.is_dir():
+        _fail(f"目录不存在：{directory}")
+    _deploy(directory)
+
+
+@main.command("versions")
+@with_appcontext
+def versions_cmd() -> None:
+    """列出已部署的流程版本：文件、校验值、部署人、在办案件数。"""
+    rows = processes.list_versions(get_session())
+    if not rows:
+        click.echo("尚未部署任何流程版本（运行 huiqian deploy-bpmn）。")
+        return
+    for v in rows:
+        when = v.deployed_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+        click.echo(f"v{v.number}  {when}  {v.deployed_by}  在办 {v.open_cases} 件 / 共 {v.all_cases} 件"
+                   f"  {v.content_hash[:12]}")
+        for name, digest in v.files:
+            click.echo(f"     {name:<40} {digest[:12]}")
 
 
 @main.command("seed-demo")
@@ -81,8 +126,8 @@ def init_cmd() -> None:
 @with_appcontext
 def seed_demo_cmd(count: int) -> None:
     """写入吉林省行政区划、各地部门、各角色用户和演示案件。"""
-    if not db.is_initialised(_engine()):
-        db.upgrade(_engine())
+    db.upgrade(_engine())
+    _deploy(None)
     session = get_session()
     people = demo.seed_people(session)
     if people:
@@ -160,7 +205,7 @@ def tasks_cmd(username: str, as_json: bool) -> None:
         rows.append({"task_id": t.id, "version": t.version, "case": case.code, "project": case.project_name,
                      "task": t.name, "bpmn_id": t.bpmn_id, "lane": t.lane,
                      "due_at": t.due_at.astimezone(CHINA).isoformat() if t.due_at else None,
-                     "fields": [f.as_dict() for f in tasks.task_fields(t)]})
+                     "fields": [f.as_dict() for f in tasks.task_fields(session, t)]})
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -193,7 +238,7 @@ def complete_cmd(task_id: str | None, username: str | None, data: str) -> None:
         number = parse_id(task_id, field="task_id", label="任务编号", not_found="任务不存在")
         payload = loads_bounded(data, field="data", label="--data")
         user = _user(session, username)
-        task = tasks.complete_task(session, user, number, payload)
+        task = tasks.complete_task(session, user, number, payload).task
     except HuiqianError as exc:
         _fail_with(exc)
     click.echo(f"已办结任务 #{task.id}「{task.name}」。")

@@ -123,8 +123,8 @@ def create_case(session: Session, actor: User, new: NewCase, *, now: datetime | 
     now = now or clock.now()
     region = _validate(session, new)
     permissions.require_case_creator(actor, region)
-    bundle = processes.current_bundle()
-    spec_row = processes.register(session, bundle)
+    version = processes.latest_version(session)
+    bundle = processes.bundle_of(session, version.id, version.content_hash)
     case = Case(code=new.code, project_name=new.project_name, region=region, lead_type=new.lead_type,
                 developer_name=new.developer_name, households_overdue=new.households_overdue,
                 overdue_since=new.overdue_since, category=new.category,
@@ -135,8 +135,7 @@ def create_case(session: Session, actor: User, new: NewCase, *, now: datetime | 
     with clock.frozen_at(now):
         # No case to record a failure against yet: a ProcessError here simply refuses the filing.
         workflow = runtime.start(bundle, start_data(case))
-    instance = ProcessInstance(case_id=case.id, spec_id=spec_row.id, spec_refs=processes.process_hashes(bundle),
-                               **instances.state_values(workflow, now))
+    instance = ProcessInstance(case_id=case.id, version_id=version.id, **instances.state_values(workflow, now))
     session.add(instance)
     session.flush()
     history.record(session, case, "case_created",
@@ -145,7 +144,7 @@ def create_case(session: Session, actor: User, new: NewCase, *, now: datetime | 
                    actor=actor, at=now,
                    data={"code": case.code, "region": region.code, "category": case.category,
                          "households_overdue": case.households_overdue, "lead_type": case.lead_type,
-                         "process_version": spec_row.version})
+                         "process_version": version.number})
     instances.project(session, case, instance, workflow, bundle, actor=actor, now=now, before=set())
     return case
 

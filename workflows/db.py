@@ -86,9 +86,24 @@ def alembic_config(url: str) -> AlembicConfig:
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # SQLite rebuilds a table to alter it ("batch" migrations); with foreign keys enforced the
+            # rebuild's DROP of a referenced table fails. The pragma only works outside a transaction,
+            # so it is set on the driver connection before SQLAlchemy begins one.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration left rows with broken references: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def is_initialised(engine: Engine) -> bool:

@@ -114,7 +114,7 @@ def seed_cases(session: Session, count: int = 40, *, seed: int = 2026,
             if not open_tasks:
                 break
             task = open_tasks[0]
-            fields = tasks.task_fields(task)
+            fields = tasks.task_fields(session, task)
             data = {f.key: _value(f, rng, households) for f in fields if f.required or rng.random() < 0.5}
             if task.bpmn_id == "classify":
                 data["category"] = str(category)

@@ -1,17 +1,27 @@
-"""The process definitions in use: the bundle from `bpmn/`, and its versions stored in the database."""
+"""Process definitions as deployed data.
+
+`deploy` validates a directory of BPMN files as a whole (everything `check-bpmn` checks) and stores it
+as one new numbered version, only when some file changed. At run time specs come only from the
+database: new cases start on the newest version, running cases keep theirs, and each version is
+parsed once per process and cached by its content hash. A broken or half-saved file on disk
+therefore never touches a running case; it is refused when someone tries to deploy it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
 from config import DefaultConfig
-from models import ProcessInstance, ProcessSpec
+from models import ProcessFile, ProcessInstance, ProcessVersion
 
-from .engine.specs import LIFECYCLE_PROCESS, Bundle, load_bundle, read_directory
+from .engine.specs import Bundle, bundle_key, load_bundle, parse_sources, read_directory
+from .errors import Conflict, NotFound
+from .transactions import mutation
 
 _bpmn_dir: list[Path] = [Path(DefaultConfig.BPMN_DIR)]
 
@@ -20,71 +30,113 @@ def configure(bpmn_dir: str | Path) -> None:
     _bpmn_dir[0] = Path(bpmn_dir)
 
 
-_current: dict[tuple, Bundle] = {}
+def bpmn_dir() -> Path:
+    return _bpmn_dir[0]
 
 
-def current_bundle() -> Bundle:
-    """The bundle of the configured directory, parsed once per distinct file content.
+def current_bundle(directory: str | Path | None = None) -> Bundle:
+    """The files on disk, parsed and validated (for check-bpmn, deploy and benchmarks; never for
+    running cases)."""
+    return load_bundle(read_directory(directory or _bpmn_dir[0]))
 
-    Files are re-read only when a name, size or modification time changes (a stat per file), so an
-    edited process is picked up without a restart and without re-reading on every call.
+
+def sha256(text_: str) -> str:
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Deployment:
+    version: ProcessVersion
+    created: bool
+
+
+@mutation
+def deploy(session: Session, directory: str | Path | None = None, *, deployed_by: str) -> Deployment:
+    """Validate every file of `directory` together and store them as a new version if anything changed.
+
+    Permission: whoever can run the command line or is an administrator (the caller checks).
+    Safe when run twice at once: deployments serialize, and the same content is one version.
     """
-    directory = _bpmn_dir[0]
-    key = (str(directory),) + tuple(
-        (p.name, st.st_size, st.st_mtime_ns) for p in sorted(directory.glob("*.bpmn")) for st in [p.stat()])
-    bundle = _current.get(key)
-    if bundle is None:
-        bundle = load_bundle(read_directory(directory))
-        _current.clear()
-        _current[key] = bundle
-    return bundle
-
-
-_hashes: dict[int, dict[str, str]] = {}
-
-
-def process_hashes(bundle: Bundle) -> dict[str, str]:
-    """{process id: sha256 of its file}; computed once per bundle."""
-    if id(bundle) not in _hashes:
-        _hashes[id(bundle)] = {pid: bundle.file_hash(f) for pid, f in sorted(bundle.file_of_process.items())}
-    return _hashes[id(bundle)]
-
-
-def register(session: Session, bundle: Bundle) -> ProcessSpec:
-    """Store every process of the bundle that is new or changed as a new version; return the lifecycle row."""
-    hashes = process_hashes(bundle)
-    rows = {(r.process_id, r.source_hash): r for r in session.scalars(
-        select(ProcessSpec).where(ProcessSpec.process_id.in_(hashes)))}
-    lifecycle = None
-    for pid, digest in hashes.items():
-        row = rows.get((pid, digest))
-        if row is None:
-            latest = session.scalar(select(func.max(ProcessSpec.version)).where(ProcessSpec.process_id == pid))
-            fname = bundle.file_of_process[pid]
-            row = ProcessSpec(process_id=pid, name=bundle.process_names[pid], version=(latest or 0) + 1,
-                              source_hash=digest, file_name=fname, source=bundle.sources[fname])
-            session.add(row)
-        if pid == LIFECYCLE_PROCESS:
-            lifecycle = row
+    directory = Path(directory or _bpmn_dir[0])
+    sources = read_directory(directory)
+    if not sources:
+        raise NotFound(f"目录 {directory} 中没有 .bpmn 文件")
+    parse_sources(sources, xsd=True)  # raises ProcessDefinitionError naming the file and element
+    key = bundle_key(sources)
+    if session.get_bind().dialect.name == "postgresql":
+        # One deployment at a time; SQLite's write lock already serializes the whole transaction.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext('huiqian.deploy'))"))
+    existing = session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == key))
+    if existing is not None:
+        return Deployment(existing, False)
+    number = (session.scalar(select(func.max(ProcessVersion.number))) or 0) + 1
+    version = ProcessVersion(number=number, content_hash=key, deployed_by=deployed_by[:128],
+                             source_dir=str(directory)[:500])
+    session.add(version)
     session.flush()
-    assert lifecycle is not None
-    return lifecycle
+    session.add_all([ProcessFile(version_id=version.id, file_name=name, sha256=sha256(source), source=source)
+                     for name, source in sorted(sources.items())])
+    return Deployment(version, True)
 
 
-def bundle_for(session: Session, instance: ProcessInstance) -> Bundle:
-    """The exact definitions an instance started under (the current files if unchanged)."""
-    bundle = current_bundle()
-    if instance.spec_refs == process_hashes(bundle):
-        return bundle
-    sources: dict[str, str] = {}
-    for pid, digest in instance.spec_refs.items():
-        row = session.scalar(select(ProcessSpec).where(ProcessSpec.process_id == pid,
-                                                       ProcessSpec.source_hash == digest))
-        if row is None:
-            raise LookupError(f"process {pid} version {digest[:8]} is not stored")
-        sources[row.file_name] = row.source
+def latest_version(session: Session) -> ProcessVersion:
+    version = session.scalar(select(ProcessVersion).order_by(ProcessVersion.number.desc()).limit(1))
+    if version is None:
+        raise Conflict("尚未部署流程定义：请先运行 huiqian deploy-bpmn（或 huiqian init）")
+    return version
+
+
+def get_version(session: Session, number: int) -> ProcessVersion:
+    version = session.scalar(select(ProcessVersion).where(ProcessVersion.number == number))
+    if version is None:
+        raise NotFound(f"流程版本 v{number} 不存在")
+    return version
+
+
+def bundle_of(session: Session, version_id: int, content_hash: str) -> Bundle:
+    """The parsed specs of a deployed version: from the cache, or read from the database once."""
+    from .engine import specs
+    cached = specs.cached_bundle(content_hash)
+    if cached is not None:
+        return cached
+    sources = dict(session.execute(select(ProcessFile.file_name, ProcessFile.source)
+                                   .where(ProcessFile.version_id == version_id)).all())
+    if bundle_key(sources) != content_hash:
+        raise Conflict(f"流程版本（id {version_id}）的存储内容与其校验值不符，拒绝加载")
     return load_bundle(sources)
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def bundle_for(session: Session, instance: ProcessInstance) -> Bundle:
+    """The exact definitions an instance runs under."""
+    content_hash = session.scalar(select(ProcessVersion.content_hash)
+                                  .where(ProcessVersion.id == instance.version_id))
+    return bundle_of(session, instance.version_id, content_hash)
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    number: int
+    deployed_at: object
+    deployed_by: str
+    content_hash: str
+    files: list[tuple[str, str]]
+    open_cases: int
+    all_cases: int
+
+
+def list_versions(session: Session) -> list[VersionSummary]:
+    """Every deployed version with its files and how many cases run on it."""
+    counts = {vid: (total, open_) for vid, total, open_ in session.execute(
+        select(ProcessInstance.version_id, func.count(),
+               func.sum(case((ProcessInstance.completed.is_(False), 1), else_=0)))
+        .group_by(ProcessInstance.version_id))}
+    files: dict[int, list[tuple[str, str]]] = {}
+    for vid, name, digest in session.execute(select(ProcessFile.version_id, ProcessFile.file_name,
+                                                    ProcessFile.sha256).order_by(ProcessFile.file_name)):
+        files.setdefault(vid, []).append((name, digest))
+    out = []
+    for v in session.scalars(select(ProcessVersion).order_by(ProcessVersion.number)):
+        total, open_ = counts.get(v.id, (0, 0))
+        out.append(VersionSummary(v.number, v.deployed_at, v.deployed_by, v.content_hash, files.get(v.id, []),
+                                  int(open_ or 0), int(total or 0)))
+    return out

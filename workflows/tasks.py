@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Case, ProcessInstance, Region, Task, User
+from models import Case, ProcessInstance, ProcessVersion, Region, Task, User
 
 from . import forms, history, inputs, instances, permissions, processes
 from .engine import clock, runtime
-from .engine.specs import FormField
+from .engine.specs import FormField, TaskMeta
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .transactions import mutation
 
@@ -60,7 +61,7 @@ def overdue(session: Session, actor: User, *, now: datetime | None = None, limit
 
 
 def _load(session: Session, actor: User, task_id: int, *, lock: bool = False,
-          ) -> tuple[Task, Case, ProcessInstance | None]:
+          ) -> tuple[Task, Case, ProcessInstance | None, str | None]:
     """The task and its case (and, when locking, its process instance) in one statement.
 
     With `lock`, the case's process instance row is locked first (SELECT … FOR UPDATE on PostgreSQL;
@@ -70,8 +71,9 @@ def _load(session: Session, actor: User, task_id: int, *, lock: bool = False,
     if not inputs.valid_id(task_id):  # no such row can exist, and the driver would raise on the query
         raise NotFound("任务不存在")
     if lock:
-        stmt = (select(Task, Case, ProcessInstance).join(Case, Task.case_id == Case.id)
-                .join(ProcessInstance, ProcessInstance.id == Task.instance_id).where(Task.id == task_id)
+        stmt = (select(Task, Case, ProcessInstance, ProcessVersion.content_hash).join(Case, Task.case_id == Case.id)
+                .join(ProcessInstance, ProcessInstance.id == Task.instance_id)
+                .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id).where(Task.id == task_id)
                 .with_for_update(of=[Task.__table__, Case.__table__, ProcessInstance.__table__])
                 .execution_options(populate_existing=True))
     else:
@@ -82,7 +84,7 @@ def _load(session: Session, actor: User, task_id: int, *, lock: bool = False,
     task, case = row[0], row[1]
     if not (permissions.can_act_on_task(actor, task, case) or permissions.can_view_case(actor, case)):
         raise NotFound("任务不存在")
-    return task, case, (row[2] if lock else None)
+    return task, case, (row[2] if lock else None), (row[3] if lock else None)
 
 
 def get_task(session: Session, actor: User, task_id: int) -> Task:
@@ -90,8 +92,17 @@ def get_task(session: Session, actor: User, task_id: int) -> Task:
     return _load(session, actor, task_id)[0]
 
 
-def task_fields(task: Task) -> tuple[FormField, ...]:
-    return processes.current_bundle().task_meta(task.process_id, task.bpmn_id).fields
+def task_meta(session: Session, task: Task) -> TaskMeta:
+    """The task's definition (name, lane, form fields) in the process version its case runs under."""
+    version_id, content_hash = session.execute(
+        select(ProcessVersion.id, ProcessVersion.content_hash).join(
+            ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
+        .where(ProcessInstance.id == task.instance_id)).one()
+    return processes.bundle_of(session, version_id, content_hash).task_meta(task.process_id, task.bpmn_id)
+
+
+def task_fields(session: Session, task: Task) -> tuple[FormField, ...]:
+    return task_meta(session, task).fields
 
 
 def _require_actable(actor: User, task: Task, case: Case) -> None:
@@ -114,7 +125,7 @@ def claim(session: Session, actor: User, task_id: int, *, expected_version: int 
           now: datetime | None = None) -> Task:
     """Take a task for oneself. Permission: may act on the task. Side effects: assignee, history."""
     now = now or clock.now()
-    task, case, _ = _load(session, actor, task_id)
+    task, case, _, _ = _load(session, actor, task_id)
     _require_actable(actor, task, case)
     _check_version(task, expected_version)
     if task.assignee_id == actor.id:
@@ -131,7 +142,7 @@ def claim(session: Session, actor: User, task_id: int, *, expected_version: int 
 def unclaim(session: Session, actor: User, task_id: int, *, now: datetime | None = None) -> Task:
     """Give a claimed task back to the agency pool. Permission: the assignee or a supervisor."""
     now = now or clock.now()
-    task, case, _ = _load(session, actor, task_id)
+    task, case, _, _ = _load(session, actor, task_id)
     _require_actable(actor, task, case)
     if task.assignee_id is None:
         raise Conflict("任务尚未被认领")
@@ -168,9 +179,19 @@ def _apply_case_fields(case: Case, fields: tuple[FormField, ...], cleaned: dict[
     return changes
 
 
+@dataclass(frozen=True)
+class Completion:
+    """A completed task and what the process did next: the tasks it opened (with the agency each went
+    to) and the tasks it withdrew."""
+
+    task: Task
+    opened: list[dict[str, Any]]
+    cancelled: list[dict[str, Any]]
+
+
 @mutation
 def complete_task(session: Session, actor: User, task_id: int, data: dict[str, Any], *,
-                  expected_version: int | None = None, now: datetime | None = None) -> Task:
+                  expected_version: int | None = None, now: datetime | None = None) -> Completion:
     """Complete a user task with form data and move the case's process on.
 
     Permission: an officer of the task's agency, or a supervisor over the case's place; a task
@@ -180,13 +201,13 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     raises Conflict), task projection, case fields and status, history.
     """
     now = now or clock.now()
-    task, case, instance = _load(session, actor, task_id, lock=True)
+    task, case, instance, content_hash = _load(session, actor, task_id, lock=True)
     _require_actable(actor, task, case)
     _check_version(task, expected_version)
     if task.assignee_id not in (None, actor.id) and actor.role != "supervisor":
         raise Conflict("任务已被他人认领，请联系认领人或督办人")
     assert instance is not None
-    bundle = processes.bundle_for(session, instance)
+    bundle = processes.bundle_of(session, instance.version_id, content_hash)
     fields = bundle.task_meta(task.process_id, task.bpmn_id).fields
     cleaned = forms.validate(fields, data)
     changes = _apply_case_fields(case, fields, cleaned)
@@ -212,7 +233,7 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
                                               for k, v in changes.items()),
                        actor=actor, task=task, at=now, data=changes)
     instances.record_fired_timers(session, case, fired, now=now, during=f"办结「{task.name}」")
-    instances.project(session, case, instance, workflow, bundle, actor=actor, now=now, before=before,
-                      done=task.spiff_task_id)
+    moved = instances.project(session, case, instance, workflow, bundle, actor=actor, now=now, before=before,
+                              done=task.spiff_task_id)
     instances.save_state(instance, workflow, now)
-    return task
+    return Completion(task, moved["opened"], moved["cancelled"])

@@ -381,6 +381,11 @@ def bundle_key(sources: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
+def cached_bundle(key: str) -> Bundle | None:
+    """The bundle already parsed for this content hash (see bundle_key), if any."""
+    return _bundle_cache.get(key)
+
+
 def load_bundle(sources: dict[str, str]) -> Bundle:
     """Parse once per distinct content; later calls with the same sources share the objects."""
     key = bundle_key(sources)
