@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 # Run as a script from anywhere: the project root must be importable.
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -250,7 +251,12 @@ def measure(url: str, backend: str, n: int, warmup: int = WARMUP) -> BackendResu
                 record = i >= warmup
                 t0 = time.perf_counter()
                 wf = runtime.load(state, bundle)
-                runtime.complete(wf, uuid, dict(INTAKE))
+                # The engine's own calls, not runtime.complete: its extra scan for fired timers is
+                # product work, and a floor must not include it.
+                task = wf.get_task_from_id(UUID(uuid))
+                task.data.update(INTAKE)
+                task.run()
+                wf.do_engine_steps()
                 runtime.dump(wf)
                 if record:
                     completes.floor.append(time.perf_counter() - t0)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, JSONType, UTCDateTime, utcnow
 from .org import Region
 
 CATEGORIES: dict[int, str] = {
@@ -56,6 +56,10 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(24), default="open", index=True)
     households_resettled: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Earlier resolution attempts, oldest first: [{category, since, until, days, reason, by}]. Seed 001
+    # defines a 死结 by what was tried before (administrative coordination, market means, courts), so
+    # each change of category appends the attempt it ends.
+    attempts: Mapped[list] = mapped_column(JSONType, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,6 +21,8 @@ EVENT_KINDS: dict[str, str] = {
     "case_updated": "案件信息变更",
     "status_changed": "状态变更",
     "process_error": "流程运行错误",
+    "case_reclassified": "改变类别",
+    "process_migrated": "流程版本迁移",
 }
 
 # Where an action came from; the command line also records the operating-system account that ran it.

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from models import Agency, Region, User
+from models import USER_ROLES, Agency, Region, User
 from workflows import db, history, processes, regions
 from workflows.engine import bootstrap, clock
 from workflows.users import hash_password
@@ -150,7 +150,7 @@ class People:
         username = f"{role}-{agency.id}"
         user = self.session.query(User).filter_by(username=username).one_or_none()
         if user is None:
-            user = User(username=username, display_name=f"{agency.name}{role}", role=role, agency=agency,
+            user = User(username=username, display_name=f"{agency.name}{USER_ROLES[role]}", role=role, agency=agency,
                         password_hash=PASSWORD_HASH, active=True)
             self.session.add(user)
             self.session.commit()

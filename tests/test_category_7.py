@@ -85,7 +85,8 @@ def test_city_district_fire_acceptance_falls_back_to_city_fire_brigade(driver):
     assert _agency(driver, case, "c7_backfill_land_planning") == "南关区自然资源局"
     assert _agency(driver, case, "c7_collect_taxes") == "南关区税务局"
     fallbacks = driver.events(case, "lane_fallback")
-    assert [e.data["lane"] for e in fallbacks] == ["消防"]
+    assert [e.data["lane"] for e in fallbacks] == ["fire"]
+    assert "南关区没有“消防”部门" in fallbacks[0].summary
     assert fallbacks[0].data["agency_id"] == driver.task(case, "c7_fire_acceptance").agency_id
     _backfill_all(driver, case)
     driver.complete(case, "c7_completion_acceptance", acceptance_passed=True)

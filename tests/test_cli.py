@@ -46,10 +46,20 @@ def test_check_bpmn_rejects_code_in_a_condition_and_never_runs_it(run, tmp_path)
 def test_check_bpmn_names_the_element_of_a_broken_file(run, tmp_path):
     broken = tmp_path / "broken.bpmn"
     broken.write_text((ROOT / "bpmn" / "category_1_litigation.bpmn").read_text(encoding="utf-8")
-                      .replace('name="法院"', 'name="不存在的部门"'), encoding="utf-8")
+                      .replace('hq:role="court"', 'hq:role="不存在的部门"'), encoding="utf-8")
     result = run("check-bpmn", str(broken))
     assert result.exit_code != 0
     assert "Lane_c1_court" in result.output
+
+
+SAMPLE = {"text": "已办理", "textarea": "已办理", "integer": 1, "decimal": 1.5, "boolean": True,
+          "date": "2026-06-30"}
+
+
+def _valid(task: dict) -> dict:
+    """Valid form data for a task as `huiqian tasks --json` lists it."""
+    return {f["key"]: f["options"][0]["value"] if f["type"] == "enum" else SAMPLE[f["type"]]
+            for f in task["fields"] if f["required"]}
 
 
 def test_inbox_complete_and_timers_from_the_command_line(run):
@@ -58,11 +68,10 @@ def test_inbox_complete_and_timers_from_the_command_line(run):
     assert seeded.exit_code == 0, seeded.output
     assert "220182-housing" in seeded.output  # one-time passwords are shown once
     inbox = json.loads(run("tasks", "--user", "220100-supervisor", "--json").output)
-    intake = inbox[0]
+    # The city 安居办's own task (上级核验): its supervisor completes it as themselves.
+    intake = next(t for t in inbox if t["own_agency"])
     required = [f for f in intake["fields"] if f["required"]]
-    sample = {"text": "已办理", "textarea": "已办理", "integer": 1, "decimal": 1.5, "boolean": True,
-              "date": "2026-06-30"}
-    valid = {f["key"]: f["options"][0]["value"] if f["type"] == "enum" else sample[f["type"]] for f in required}
+    valid = _valid(intake)
 
     bad_json = run("complete", str(intake["task_id"]), "--user", "220100-supervisor", "--data", "{oops")
     assert bad_json.exit_code != 0 and "JSON" in bad_json.output
@@ -74,6 +83,8 @@ def test_inbox_complete_and_timers_from_the_command_line(run):
     done = run("complete", str(intake["task_id"]), "--user", "220100-supervisor", "--data",
                json.dumps(valid, ensure_ascii=False))
     assert done.exit_code == 0, done.output
+    assert "（代办）" not in done.output
+    assert any(w in done.output for w in ("下一步：#", "流程已结束", "等待其他并行任务办结")), done.output
     after = json.loads(run("tasks", "--user", "220100-supervisor", "--json").output)
     assert intake["task_id"] not in [t["task_id"] for t in after]
 
@@ -94,3 +105,199 @@ def test_events_written_from_the_command_line_name_the_channel_and_os_user(run):
         rows = conn.execute(text("SELECT DISTINCT channel, os_user FROM case_events")).all()
     engine.dispose()
     assert rows == [("cli", getpass.getuser())]
+
+
+# --- 代办 and what a new user meets on the command line -------------------------------------------
+
+def _demo(run, cases: str = "3") -> list[dict]:
+    assert run("init").exit_code == 0
+    seeded = run("seed-demo", "--cases", cases)
+    assert seeded.exit_code == 0, seeded.output
+    return json.loads(run("tasks", "--user", "220100-supervisor", "--json").output)
+
+
+def test_supervisor_completes_another_agencys_task_only_on_behalf(run):
+    inbox = _demo(run)
+    housing = next(t for t in inbox if t["agency_role"] == "housing")
+    data = json.dumps(_valid(housing), ensure_ascii=False)
+    refused = run("complete", f"#{housing['task_id']}", "--user", "220100-supervisor", "--data", data)
+    assert refused.exit_code == 1
+    assert "督办人不能直接办理住建部门的任务" in refused.output and "--on-behalf" in refused.output
+    blank = run("complete", f"#{housing['task_id']}", "--user", "220100-supervisor", "--on-behalf", "  ",
+                "--data", data)
+    assert blank.exit_code == 1 and "代办理由" in blank.output
+
+    done = run("complete", f"#{housing['task_id']}", "--user", "220100-supervisor", "--on-behalf",
+               "住建局经办人长期病假", "--data", data)
+    assert done.exit_code == 0, done.output
+    assert f"已办结任务 #{housing['task_id']}「{housing['task']}」（代办）。" in done.output
+    assert "下一步：#" in done.output or "等待其他并行任务办结" in done.output or "流程已结束" in done.output
+
+
+def test_a_court_task_is_never_completed_on_behalf_from_the_command_line(run):
+    court = next(t for t in _demo(run) if t["agency_role"] == "court")
+    result = run("complete", str(court["task_id"]), "--user", "220100-supervisor", "--on-behalf", "久拖不判",
+                 "--data", json.dumps(_valid(court), ensure_ascii=False))
+    assert result.exit_code == 1 and "法院的审判事项不能代办" in result.output
+
+
+def test_complete_names_the_next_task_and_whose_it_is(run):
+    inbox = _demo(run)
+    task = next(t for t in inbox if t["agency_role"] == "housing")
+    officer = f"{task['case'].split('-')[1]}-housing"  # the case's county housing bureau: JL-220183-003
+    done = run("complete", f"#{task['task_id']}", "--user", officer, "--data",
+               json.dumps(_valid(task), ensure_ascii=False))
+    assert done.exit_code == 0, done.output
+    line = done.output.strip()
+    assert line.startswith(f"已办结任务 #{task['task_id']}「{task['task']}」。")
+    if "下一步：" in line:  # each opened task: its number, its name and the agency it went to
+        import re
+        assert re.search(r"下一步：#\d+「[^」]+」→ \S+", line), line
+    again = run("complete", f"#{task['task_id']}", "--user", officer, "--data",
+                json.dumps(_valid(task), ensure_ascii=False))
+    assert again.exit_code == 1
+    assert f"任务「{task['task']}」已办结，不能再办理" in again.output and "已已" not in again.output
+
+
+def test_demo_people_and_history_read_in_chinese(run):
+    import os
+    import re
+
+    from sqlalchemy import create_engine, text
+    assert run("init").exit_code == 0
+    seeded = run("seed-demo", "--cases", "2")
+    assert seeded.exit_code == 0, seeded.output
+    assert "吉林省安居办审计员" in seeded.output and "长春市安居办督办人" in seeded.output
+    assert not re.search(r"\S +(officer|supervisor|auditor|admin)\s", seeded.output)  # role column is Chinese
+    engine = create_engine(os.environ["DATABASE_URL"])
+    with engine.connect() as conn:
+        names = conn.execute(text("SELECT display_name FROM users")).scalars().all()
+        summaries = conn.execute(text("SELECT summary FROM case_events")).scalars().all()
+    engine.dispose()
+    assert names and not [n for n in names if re.search("[A-Za-z]", n)]
+    assert summaries and not [s for s in summaries if re.search("[A-Za-z]", s)]
+
+
+@pytest.fixture
+def busy_port():
+    import socket
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def test_demo_on_a_busy_port_fails_before_seeding_and_suggests_another(run, tmp_path, busy_port):
+    result = run("demo", "--port", str(busy_port))
+    assert result.exit_code == 1
+    assert f"端口 {busy_port} 已被占用" in result.output and "--port" in result.output
+    assert "网页地址" not in result.output and "演示用户" not in result.output
+    assert not (tmp_path / "cli.db").exists()  # nothing seeded
+
+
+def test_serve_checks_its_port(run, busy_port):
+    busy = run("serve", "--port", str(busy_port))
+    assert busy.exit_code == 1 and f"端口 {busy_port} 已被占用" in busy.output
+    assert len(busy.output.strip().splitlines()) == 1
+    for bad in ("0", "65536", "-1", "http", "99999999999999999999"):
+        result = run("serve", "--port", bad)
+        assert result.exit_code == 1 and "--port 端口应为 1–65535 之间的整数" in result.output, bad
+    assert "--port 端口应为" in run("demo", "--port", "70000").output
+
+
+@pytest.mark.parametrize("count", ["-1", "1001", "lots", "10" * 20])
+def test_seed_demo_case_count_is_bounded(run, tmp_path, count):
+    result = run("seed-demo", "--cases", count)
+    assert result.exit_code == 1 and "--cases 演示案件数应为 0–1000 之间的整数" in result.output
+    assert not (tmp_path / "cli.db").exists()
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-12:00",
+                                    "1999-12-31T23:59:59+08:00", "2101-01-01T00:00:00"])
+def test_timers_refuses_far_years_in_chinese(run, moment):
+    result = run("timers", "--now", moment)
+    assert result.exit_code == 1 and "--now 的年份应在 2000–2100 之间" in result.output
+
+
+def _gbk(text_: str) -> bytes:
+    return text_.replace('encoding="UTF-8"', 'encoding="GBK"', 1).encode("gbk")
+
+
+def test_check_bpmn_reads_a_file_in_the_encoding_it_declares(run, tmp_path):
+    source = (ROOT / "bpmn" / "category_1_litigation.bpmn").read_text(encoding="utf-8")
+    gbk = tmp_path / "gbk.bpmn"
+    gbk.write_bytes(_gbk(source))
+    result = run("check-bpmn", str(gbk), str(ROOT / "bpmn" / "shared_resettlement.bpmn"))  # it calls that one
+    assert result.exit_code == 0, result.output
+    assert "校验通过：2 个文件" in result.output
+
+
+@pytest.mark.parametrize("declaration, encoding", [
+    ('encoding="UTF-8"', "gbk"),          # says UTF-8, saved as GBK
+    ('encoding="ascii"', "utf-8"),        # says ASCII, holds Chinese
+    ('encoding="x-no-such-code"', "utf-8"),
+    ("", "gbk"),                          # says nothing (so UTF-8), saved as GBK
+])
+def test_bpmn_bytes_that_do_not_match_their_declaration_are_named_not_a_traceback(run, tmp_path, declaration,
+                                                                                   encoding):
+    source = (ROOT / "bpmn" / "category_1_litigation.bpmn").read_text(encoding="utf-8")
+    source = source.replace('encoding="UTF-8"', declaration, 1)
+    bad = tmp_path / "mislabelled.bpmn"
+    bad.write_bytes(source.encode(encoding))
+    result = run("check-bpmn", str(bad))
+    assert result.exit_code == 1 and "mislabelled.bpmn" in result.output and "编码" in result.output
+
+
+def test_deploy_of_a_gbk_copy_is_the_same_version_and_a_mislabelled_file_is_refused(run, tmp_path):
+    import shutil
+    assert run("init").exit_code == 0
+    copy = tmp_path / "bpmn_gbk"
+    shutil.copytree(ROOT / "bpmn", copy)
+    name = "category_1_litigation.bpmn"
+    (copy / name).write_bytes(_gbk((copy / name).read_text(encoding="utf-8")))
+    same = run("deploy-bpmn", str(copy))
+    assert same.exit_code == 0, same.output
+    assert "没有变化" in same.output  # stored as UTF-8 text: the very content of v1
+    assert run("check-bpmn").exit_code == 0
+
+    (copy / name).write_bytes((copy / name).read_bytes().replace(b'encoding="UTF-8"', b'encoding="GBK"')
+                              + "<!-- 乱码 -->".encode())
+    (copy / "other.bpmn").write_bytes((ROOT / "bpmn" / name).read_text(encoding="utf-8")
+                                      .replace('encoding="UTF-8"', 'encoding="ascii"').encode("utf-8"))
+    refused = run("deploy-bpmn", str(copy))
+    assert refused.exit_code == 1 and "未部署" in refused.output and "other.bpmn" in refused.output
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("complete", "1", "--usr", "x"), "没有选项 --usr；您是不是要写 --user？"),
+    (("complet",), "没有命令 complet；您是不是要写 complete？"),
+    (("tasks",), "缺少选项 --user"),
+    (("tasks", "--user"), "选项 --user 后面需要一个值"),
+    (("complete", "1", "2"), "多余的参数：2"),
+    (("layout-bpmn",), "缺少参数 PATHS"),
+    (("check-bpmn", "/no/such/file.bpmn"), "文件不存在：/no/such/file.bpmn"),
+])
+def test_usage_errors_are_told_in_chinese(run, args, expected):
+    result = run(*args)
+    assert result.exit_code != 0
+    assert expected in result.output, result.output
+    assert "Error" not in result.output and "Usage" not in result.output
+
+
+def test_the_readme_walkthrough_works_on_a_fresh_demo(run):
+    """The README's example commands, run as written on a freshly seeded demo database."""
+    import re
+    import shlex
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Command line"):readme.index("## Process files")]
+    walk = section[section.index("Working a task on a fresh demo database"):]
+    listing = re.search(r"^huiqian (tasks --user \S+)$", walk, re.M).group(1)
+    complete = re.search(r"^huiqian (complete .*?)\n(?!  )", walk.replace("\\\n", ""), re.M | re.S).group(1)
+    assert run("init").exit_code == 0
+    assert run("seed-demo").exit_code == 0
+    task_id = shlex.split(complete)[1]
+    shown = run(*shlex.split(listing))
+    assert shown.exit_code == 0 and f"  {task_id}  " in shown.output, shown.output
+    done = run(*shlex.split(complete))
+    assert done.exit_code == 0, done.output
+    assert f"已办结任务 {task_id}" in done.output

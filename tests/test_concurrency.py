@@ -227,3 +227,50 @@ def test_a_hung_writer_makes_others_fail_fast_with_busy_not_a_traceback(driver, 
     assert "稍后重试" in refused.value.message
     assert driver.open_ids(case) == ["intake_verify"]
     assert driver.events(case, "task_completed") == []
+
+
+def test_a_completion_waiting_while_the_case_moves_to_another_version_still_finds_its_task(
+        driver, people, engine, tmp_path):
+    """A migration commits while a completion waits for the case's lock: the completion must see the
+    moved case (PostgreSQL re-checks locked rows), not report the task as missing."""
+    import shutil
+
+    from sqlalchemy import text
+
+    from workflows import db, processes
+    case = driver.new_case(2)
+    task = driver.task(case, "intake_verify")
+    officer = people.officer("榆树市", "housing")
+    copy = tmp_path / "bpmn"
+    shutil.copytree(processes.bpmn_dir(), copy)
+    lifecycle = copy / "case_lifecycle.bpmn"
+    lifecycle.write_text(lifecycle.read_text(encoding="utf-8") + "<!-- v2: same rules -->\n", encoding="utf-8")
+    v2 = processes.deploy(driver.session, copy, deployed_by="test").version
+    url = engine.url.render_as_string(hide_password=False)
+    holder = db.make_engine(url)
+    outcome: list[object] = []
+    try:
+        with holder.connect().execution_options(**{db.WRITE: True}) as mover:
+            mover.begin()
+            mover.execute(text("UPDATE process_instances SET version_id = :v, version = version + 1 "
+                               "WHERE case_id = :c"), {"v": v2.id, "c": case.id})
+
+            def complete() -> None:
+                with db.make_session_factory(engine)() as session:
+                    actor = session.get(type(officer), officer.id)
+                    try:
+                        tasks.complete_task(session, actor, task.id, {
+                            "households_confirmed": 12, "responsible_leader": "王副市长", "intake_facts": "核实"})
+                        outcome.append("ok")
+                    except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+                        outcome.append(exc)
+
+            worker = threading.Thread(target=complete)
+            worker.start()
+            worker.join(timeout=0.5)  # let it reach the lock
+            mover.commit()
+            worker.join(timeout=30)
+    finally:
+        holder.dispose()
+    assert outcome == ["ok"]
+    assert driver.open_ids(case) == ["classify"]

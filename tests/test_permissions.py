@@ -111,6 +111,6 @@ def test_county_without_fire_brigade_falls_back_to_city_and_says_so(driver, peop
     """City districts share the city's fire brigade: the lane resolves one level up, with a history entry."""
     from workflows.instances import _resolve_agencies
     case = driver.new_case(2, county="南关区")
-    routes = _resolve_agencies(driver.session, case, {"消防", "住建"})
-    assert routes["消防"][1] == "长春市消防救援大队" and routes["消防"][2] is True
-    assert routes["住建"][1] == "南关区住房和城乡建设局" and routes["住建"][2] is False
+    routes = _resolve_agencies(driver.session, case, {"fire", "housing"})
+    assert routes["fire"][1] == "长春市消防救援大队" and routes["fire"][2] is True
+    assert routes["housing"][1] == "南关区住房和城乡建设局" and routes["housing"][2] is False

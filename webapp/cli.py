@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
+import re
+import socket
 import sys
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import User
+from models import USER_ROLES, Agency, Case, Task, User
 from workflows import db, demo, history, processes, tasks, timers
 from workflows.engine import bootstrap
 from workflows.engine.evaluator import CHINA
-from workflows.engine.specs import LIFECYCLE_PROCESS, parse_sources, read_directory
-from workflows.errors import HuiqianError, ProcessDefinitionError
+from workflows.engine.specs import LIFECYCLE_PROCESS, decode_source, parse_sources, read_directory
+from workflows.errors import Forbidden, HuiqianError, ProcessDefinitionError
 from workflows.inputs import clean_text, loads_bounded, parse_id, printable
 from workflows.users import get_by_username
 
@@ -51,7 +58,73 @@ def _engine():  # noqa: ANN202
     return current_app.extensions["huiqian"]["engine"]
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
+def _bounded_int(value: str | int, label: str, low: int, high: int) -> int:
+    """An integer option parsed here rather than by click (type=int), so the refusal is Chinese."""
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?[0-9]{1,9}", text) or not low <= int(text) <= high:
+        _fail(f"{label}应为 {low}–{high} 之间的整数（收到：{printable(str(value), 30)}）")
+    return int(text)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    """Click's usage errors, said in Chinese (click ships no Chinese catalogue)."""
+    if isinstance(exc, click.NoSuchOption):
+        maybe = f"；您是不是要写 {' / '.join(exc.possibilities)}？" if exc.possibilities else ""
+        return f"没有选项 {exc.option_name}{maybe}"
+    if isinstance(exc, click.exceptions.NoSuchCommand):
+        maybe = f"；您是不是要写 {' / '.join(exc.possibilities)}？" if exc.possibilities else ""
+        return f"没有命令 {exc.command_name}{maybe}"
+    hint = None
+    if isinstance(exc, click.BadParameter):
+        hint = exc.param_hint or (exc.param.get_error_hint(exc.ctx) if exc.param is not None else None)
+        hint = " / ".join(hint) if isinstance(hint, list | tuple) else hint
+        hint = hint.replace("'", "") if hint else hint
+    if isinstance(exc, click.MissingParameter):
+        kind = "参数" if isinstance(exc.param, click.Argument) else "选项"
+        return f"缺少{kind} {hint or ''}".rstrip()
+    if isinstance(exc, click.BadParameter):
+        return f"{hint or '参数'} 的值无效（{exc.message}）"
+    if isinstance(exc, click.BadOptionUsage) and "requires an argument" in exc.message:
+        return f"选项 {exc.option_name} 后面需要一个值"
+    extra = re.fullmatch(r"Got unexpected extra arguments? \((.*)\)", exc.message)
+    if extra:
+        return f"多余的参数：{extra.group(1)}（含空格或 # 的值请加引号）"
+    return f"用法错误（{exc.message}）"
+
+
+class _ChineseUsageError(click.UsageError):
+    def show(self, file: Any = None) -> None:
+        click.echo(f"错误：{printable(self.message, 500)}", err=True)
+        if self.ctx is not None:
+            usage = self.ctx.get_usage().replace("Usage: ", "用法：", 1)
+            click.echo(f"{usage}\n运行 {self.ctx.command_path} --help 查看说明。", err=True)
+
+
+@contextmanager
+def _chinese_usage() -> Iterator[None]:
+    try:
+        yield
+    except (click.exceptions.NoArgsIsHelpError, _ChineseUsageError):
+        raise
+    except click.UsageError as exc:
+        raise _ChineseUsageError(_usage_message(exc), exc.ctx) from None
+
+
+class _Group(FlaskGroup):
+    """The `huiqian` group: Flask's, with click's usage errors (unknown option, missing argument…)
+    told in Chinese. Both places they arise are covered: parsing the group's own options, and
+    resolving and parsing a command's."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _chinese_usage():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _chinese_usage():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Group, create_app=create_app, add_version_option=False,
              help="回迁：棚改逾期未安置案件办理引擎。")
 def main() -> None:
     # One explicit start-up for every command (the app factory repeats it, harmlessly): the
@@ -121,65 +194,124 @@ def versions_cmd() -> None:
             click.echo(f"     {name:<40} {digest[:12]}")
 
 
+def _pad(text: str, width: int) -> str:
+    """Left-align in terminal columns: a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(1, width - used)
+
+
 @main.command("seed-demo")
-@click.option("--cases", "count", default=40, show_default=True, help="演示案件数")
+@click.option("--cases", "count", default="40", show_default=True, help="演示案件数（0–1000）")
 @with_appcontext
-def seed_demo_cmd(count: int) -> None:
+def seed_demo_cmd(count: str | int) -> None:
     """写入吉林省行政区划、各地部门、各角色用户和演示案件。"""
+    number = _bounded_int(count, "--cases 演示案件数", 0, demo.MAX_CASES)
     db.upgrade(_engine())
     _deploy(None)
     session = get_session()
     people = demo.seed_people(session)
     if people:
         click.echo("演示用户（密码只显示这一次，请妥善保存）：")
-        click.echo(f"{'用户名':<24}{'角色':<12}{'密码':<16}部门")
+        click.echo(f"{_pad('用户名', 24)}{_pad('姓名', 28)}{_pad('角色', 12)}{_pad('密码', 16)}部门")
         for p in people:
-            click.echo(f"{p.username:<27}{p.role:<14}{p.password:<18}{p.agency}")
+            click.echo(f"{_pad(p.username, 24)}{_pad(p.display_name, 28)}{_pad(USER_ROLES.get(p.role, p.role), 12)}"
+                       f"{_pad(p.password, 16)}{p.agency}")
     else:
         click.echo("用户已存在，未重新生成密码。")
 
     def progress(done: int, total: int) -> None:
         click.echo(f"\r演示案件 {done}/{total}", nl=done == total)
 
-    created = demo.seed_cases(session, count, progress=progress)
+    created = demo.seed_cases(session, number, progress=progress)
     click.echo(f"已生成演示案件 {created} 件。" if created else "已有案件，跳过演示案件。")
 
 
-@main.command("serve")
-@click.option("--host", default=None, help="监听地址（默认 127.0.0.1）")
-@click.option("--port", default=None, type=int, help="端口（默认 5000）")
-@with_appcontext
-def serve_cmd(host: str | None, port: int | None) -> None:
-    """启动网页服务。"""
+def _address(host: str | None, port: str | int | None) -> tuple[str, int]:
+    """The host and port to serve on, checked: a port in range, and one that can be bound now."""
+    app = current_app
+    host = app.config["HOST"] if host is None else clean_text(host, field="host", label="--host 监听地址",
+                                                             max_length=255)
+    number = app.config["PORT"] if port is None else _bounded_int(port, "--port 端口", 1, 65535)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, number, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (OSError, UnicodeError):
+        _fail(f"无法识别监听地址 {printable(host, 60)}")
+    # Bound and released before anything is seeded or announced, with SO_REUSEADDR as the server
+    # itself binds: only a port someone is listening on counts as busy, not one in TIME_WAIT.
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except PermissionError:
+            _fail(f"没有权限监听端口 {number}（1024 以下的端口需要管理员权限），请用 --port 换一个端口，如 --port 8080")
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                _fail(f"端口 {number} 已被占用，请用 --port 换一个端口，如 --port {number + 1 if number < 65535 else 8080}")
+            _fail(f"无法在 {printable(host, 60)}:{number} 上监听（{exc.strerror or exc}）")
+    return host, number
+
+
+def _url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def _run_server(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     # Flask ignores app.run() inside its own CLI, so start the server directly.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_simple(host or app.config["HOST"], port or app.config["PORT"], app, use_reloader=False, threaded=True)
+    try:
+        run_simple(host, port, app, use_reloader=False, threaded=True)
+    except OSError as exc:  # taken between the check and the start
+        _fail(f"无法启动网页服务（{exc.strerror or exc}），请用 --port 换一个端口")
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="监听地址（默认 127.0.0.1）")
+@click.option("--port", default=None, help="端口 1–65535（默认 5000）")
+@with_appcontext
+def serve_cmd(host: str | None, port: str | None) -> None:
+    """启动网页服务。"""
+    _run_server(*_address(host, port))
 
 
 @main.command("demo")
+@click.option("--host", default=None, help="监听地址（默认 127.0.0.1）")
+@click.option("--port", default=None, help="端口 1–65535（默认 5000）")
+@with_appcontext
 @click.pass_context
-def demo_cmd(ctx: click.Context) -> None:
+def demo_cmd(ctx: click.Context, host: str | None, port: str | None) -> None:
     """一键演示：建库、写入演示数据（如尚无）、启动网页服务。"""
+    # A busy port is found before the database is touched, not after a minute of seeding.
+    address = _address(host, port)
     ctx.invoke(init_cmd)
     ctx.invoke(seed_demo_cmd, count=40)
-    click.echo("网页地址：http://127.0.0.1:5000/")
-    ctx.invoke(serve_cmd, host=None, port=None)
+    click.echo(f"网页地址：{_url(*address)}")
+    _run_server(*address)
+
+
+def _require_files(paths: tuple[Path, ...]) -> None:
+    # Checked here rather than by click.Path(exists=True), whose refusal is English.
+    for p in paths:
+        if not p.is_file():
+            _fail(f"{'不是文件' if p.exists() else '文件不存在'}：{printable(str(p), 200)}")
 
 
 @main.command("check-bpmn")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @with_appcontext
 def check_bpmn_cmd(paths: tuple[Path, ...]) -> None:
     """校验流程文件（默认校验项目全部流程）；有问题时以非零状态退出并指出元素 id。"""
-    if paths:
-        sources = {p.name: p.read_text(encoding="utf-8") for p in paths}
-        require_top = any(LIFECYCLE_PROCESS in s for s in sources.values())
-    else:
-        sources = read_directory(current_app.config["BPMN_DIR"])
-        require_top = True
+    _require_files(paths)
     try:
+        if paths:
+            sources = {p.name: decode_source(p.name, p.read_bytes()) for p in paths}
+            require_top = any(LIFECYCLE_PROCESS in s for s in sources.values())
+        else:
+            sources = read_directory(current_app.config["BPMN_DIR"])
+            require_top = True
         bundle = parse_sources(sources, xsd=True, require_top=require_top)
     except ProcessDefinitionError as exc:
         _fail(f"流程校验未通过：{exc}")
@@ -198,12 +330,14 @@ def tasks_cmd(username: str, as_json: bool) -> None:
         items = tasks.inbox(session, user)
     except HuiqianError as exc:
         _fail_with(exc)
-    from models import Case
     rows = []
+    # A supervisor's inbox spans agencies: say whose each task is (and so whether completing it is 代办).
+    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_({t.agency_id for t in items})))}
     for t in items:
         case = session.get(Case, t.case_id)
         rows.append({"task_id": t.id, "version": t.version, "case": case.code, "project": case.project_name,
-                     "task": t.name, "bpmn_id": t.bpmn_id, "lane": t.lane,
+                     "task": t.name, "bpmn_id": t.bpmn_id, "lane": t.lane, "agency": agencies[t.agency_id].name,
+                     "agency_role": agencies[t.agency_id].role, "own_agency": t.agency_id == user.agency_id,
                      "due_at": t.due_at.astimezone(CHINA).isoformat() if t.due_at else None,
                      "fields": [f.as_dict() for f in tasks.task_fields(session, t)]})
     if as_json:
@@ -212,18 +346,41 @@ def tasks_cmd(username: str, as_json: bool) -> None:
     click.echo(f"{user.display_name} 的待办：{len(rows)} 件")
     for r in rows:
         due = f"  时限 {r['due_at'][:10]}" if r["due_at"] else ""
-        click.echo(f"  #{r['task_id']}  {r['case']}  {r['project']}  「{r['task']}」{due}")
+        whose = "" if r["own_agency"] else f"  → {r['agency']}"
+        click.echo(f"  #{r['task_id']}  {r['case']}  {r['project']}  「{r['task']}」{whose}{due}")
         for f in r["fields"]:
             opts = f"（{' / '.join(o['value'] + '=' + o['label'] for o in f['options'])}）" if "options" in f else ""
             click.echo(f"       {f['key']}: {f['label']} [{f['type']}{'，必填' if f['required'] else ''}]{opts}")
+
+
+def _next_steps(session: Session, done: tasks.Completion) -> str:
+    """What the process did after a completion, for the operator: whose turn it is now."""
+    parts = []
+    if done.opened:
+        parts.append("下一步：" + "；".join(f"#{o['task_id']}「{o['name']}」→ {o['agency']}" for o in done.opened))
+    if done.cancelled:
+        parts.append("已撤销：" + "；".join(f"#{c['task_id']}「{c['name']}」" for c in done.cancelled))
+    if not done.opened:
+        case = session.get(Case, done.task.case_id)
+        waiting = session.scalars(select(Task.name).where(Task.case_id == done.task.case_id,
+                                                          Task.status == "ready").order_by(Task.id)).all()
+        if case is not None and case.status == "closed":
+            parts.append("流程已结束，案件已销号")
+        elif waiting:
+            parts.append("等待其他并行任务办结：" + "、".join(f"「{n}」" for n in waiting))
+        else:
+            parts.append("暂无新任务（流程在等待时限或其他事件）")
+    return "。".join(parts)
 
 
 @main.command("complete")
 @click.argument("task_id", required=False)
 @click.option("--user", "username", default=None, help="办理人用户名（必填）")
 @click.option("--data", "data", default="{}", help='表单数据 JSON，如 \'{"verified": true}\'')
+@click.option("--on-behalf", "reason", default=None,
+              help="代办理由：督办人代其他部门办结任务时必填（法院的审判事项不能代办）")
 @with_appcontext
-def complete_cmd(task_id: str | None, username: str | None, data: str) -> None:
+def complete_cmd(task_id: str | None, username: str | None, data: str, reason: str | None) -> None:
     """办结任务。TASK_ID 为待办列表中的编号，如 247 或 '#247'。"""
     # Checked here rather than by click (required=True) so the message is Chinese: an unquoted #247
     # is a comment to the shell, so neither the id nor anything after it arrives.
@@ -238,10 +395,18 @@ def complete_cmd(task_id: str | None, username: str | None, data: str) -> None:
         number = parse_id(task_id, field="task_id", label="任务编号", not_found="任务不存在")
         payload = loads_bounded(data, field="data", label="--data")
         user = _user(session, username)
-        task = tasks.complete_task(session, user, number, payload).task
+        done = tasks.complete_task(session, user, number, payload, on_behalf_reason=reason)
+    except Forbidden as exc:
+        if reason is None and "代办理由" in exc.message:
+            _fail(f"{exc.message}（命令行加 --on-behalf '理由'）")
+        _fail_with(exc)
     except HuiqianError as exc:
         _fail_with(exc)
-    click.echo(f"已办结任务 #{task.id}「{task.name}」。")
+    behalf = "（代办）" if done.task.on_behalf_reason else ""
+    click.echo(f"已办结任务 #{done.task.id}「{done.task.name}」{behalf}。{_next_steps(session, done)}")
+
+
+TIMER_YEARS = (2000, 2100)
 
 
 @main.command("timers")
@@ -254,7 +419,10 @@ def timers_cmd(now_text: str | None) -> None:
         try:
             now = datetime.fromisoformat(now_text)
         except ValueError:
-            _fail(f"--now 不是合法的时间：{now_text!r}，示例 2026-10-01T00:00:00+08:00")
+            _fail(f"--now 不是合法的时间：{printable(now_text, 60)}，示例 2026-10-01T00:00:00+08:00")
+        # Far years overflow when shifted between time zones (0001-01-01+08:00 is before year 1 in UTC).
+        if not TIMER_YEARS[0] <= now.year <= TIMER_YEARS[1]:
+            _fail(f"--now 的年份应在 {TIMER_YEARS[0]}–{TIMER_YEARS[1]} 之间（收到：{printable(now_text, 60)}）")
         if now.tzinfo is None:
             now = now.replace(tzinfo=CHINA)
     run = timers.fire_due_timers(get_session(), now)
@@ -266,12 +434,55 @@ def timers_cmd(now_text: str | None) -> None:
 
 
 @main.command("layout-bpmn")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def layout_bpmn_cmd(paths: tuple[Path, ...]) -> None:
     """为流程文件重新生成图形布局（BPMNDI），不改动流程逻辑。"""
+    _require_files(paths)
     from workflows.engine.layout import layout_file
     for p in paths:
         click.echo(f"{p}: {'已更新' if layout_file(p) else '无变化'}")
+
+
+@main.command("migrate-cases")
+@click.option("--to", "to_number", required=True, type=int, help="目标流程版本号（见 huiqian versions）")
+@click.option("--case", "case_codes", multiple=True, help="只迁移这些案件（案件编号，可重复）；默认所有旧版本上的在办案件")
+@click.option("--dry-run", is_flag=True, help="只报告每个案件将如何处理，不做任何修改")
+@with_appcontext
+def migrate_cases_cmd(to_number: int, case_codes: tuple[str, ...], dry_run: bool) -> None:
+    """将在办案件迁移到新部署的流程版本：正在办理的任务保留（编号、认领人、时限不变）。
+
+    新版本删除了案件正在办理的任务等情形，该案件拒绝迁移并说明原因，其余案件照常迁移；
+    全部可迁移的案件都已迁移时退出码为 0（拒绝迁移的案件逐条列出），有案件迁移失败时为 1。
+    """
+    from workflows import migration
+    try:
+        results = migration.migrate_cases(get_session(), None, to_number, list(case_codes) or None, dry_run=dry_run)
+    except HuiqianError as exc:
+        _fail_with(exc)
+    click.echo(f"{'试运行（不做修改）：' if dry_run else ''}迁移至流程版本 v{to_number}，共 {len(results)} 个案件")
+    for r in results:
+        source = f"v{r.from_number}" if r.from_number is not None else "—"
+        line = f"  {printable(r.case_code, 64)}  {source} → v{r.to_number}  {r.status_label}"
+        if r.reason:
+            line += f"：{printable(r.reason, 500)}"
+        opened = "、".join(o["name"] for o in r.opened)
+        if opened:
+            line += f"（{'将' if dry_run else ''}新下达：{opened}）"
+        cancelled = "、".join(o["name"] for o in r.cancelled)
+        if cancelled:
+            line += f"（{'将' if dry_run else ''}撤销：{cancelled}）"
+        click.echo(line)
+        if dry_run:
+            for change in r.changed:  # what differs in the processes this case runs
+                parts = [f"{label} {'、'.join(change[key])}" for key, label in
+                         (("added", "新增"), ("removed", "删除"), ("changed", "修改")) if change.get(key)]
+                click.echo(f"      {change['process']}：{'；'.join(parts) or '新版本中不存在'}")
+    counts = {status: sum(r.status == status for r in results) for status in migration.STATUS_LABELS}
+    click.echo("合计：" + ("，".join(f"{label} {counts[status]} 件"
+                                   for status, label in migration.STATUS_LABELS.items() if counts[status])
+                         or "没有需要迁移的案件"))
+    if counts["failed"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Agency, Case, Region, Task, User
+from models import USER_ROLES, Agency, Case, Region, Task, User
 
 from . import cases, regions, tasks
 from .cases import NewCase
@@ -24,6 +24,9 @@ from .users import hash_password
 
 DEMO_COUNTIES = ["榆树市", "农安县", "德惠市", "九台区", "梅河口市", "公主岭市", "舒兰市", "敦化市"]
 DEMO_CITIES = ["长春市", "吉林市", "通化市", "延边朝鲜族自治州"]
+MAX_CASES = 1000
+# How a demo user is called: place, agency, role, in Chinese (吉林省安居办审计员, 榆树市住建经办人).
+_ROLE_TITLES = {**USER_ROLES, "auditor": "审计员"}
 PROJECTS = ["东城棚户区改造", "铁北片区回迁安置", "老城区三期", "站前棚改", "南山片区", "河西小区二期",
             "纺织厂棚改", "粮库片区", "西关回迁楼", "新华街棚改"]
 
@@ -34,16 +37,18 @@ class DemoUser:
     password: str
     role: str
     agency: str
+    display_name: str = ""
 
 
 def _make_user(session: Session, agency: Agency, role: str, username: str, created: list[DemoUser]) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         password = secrets.token_urlsafe(9)
-        user = User(username=username, display_name=f"{agency.region.name}{agency.role_label}{'督办人' if role == 'supervisor' else '经办人' if role == 'officer' else role}",
-                    role=role, agency=agency, password_hash=hash_password(password), active=True)
+        display_name = f"{agency.region.name}{agency.role_label}{_ROLE_TITLES.get(role, role)}"
+        user = User(username=username, display_name=display_name, role=role, agency=agency,
+                    password_hash=hash_password(password), active=True)
         session.add(user)
-        created.append(DemoUser(username, password, role, agency.name))
+        created.append(DemoUser(username, password, role, agency.name, display_name))
     return user
 
 

@@ -26,6 +26,7 @@ from models.history import CHANNELS
 from .engine import clock
 
 _PENDING = "huiqian_pending_events"
+_INSERT = insert(CaseEvent.__table__)
 _origin: ContextVar[tuple[str, str | None]] = ContextVar("huiqian_origin", default=("service", None))
 
 
@@ -75,8 +76,9 @@ def write_pending(session: Session) -> int:
         task = event.pop("task")
         event["task_id"] = task if task is None or isinstance(task, int) else task.id
         rows.append(event)
-    # Core, not the ORM's bulk insert: it would split rows whose None values differ into several statements.
-    session.execute(insert(CaseEvent.__table__), rows)
+    # Core on the connection, not the ORM's bulk insert: that splits rows whose None values differ into
+    # several statements, and its per-call overhead is larger than the insert itself.
+    session.connection().execute(_INSERT, rows)
     return len(rows)
 
 

@@ -15,15 +15,15 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from models import CASE_STATUSES, Agency, Case, ProcessInstance, Task, User
+from models import AGENCY_ROLES, CASE_STATUSES, Agency, Case, ProcessInstance, Task, User
 
 from . import history
-from .engine import runtime
+from .engine import routing, runtime
 from .engine.evaluator import CHINA
-from .engine.routing import LANES
 from .engine.specs import Bundle
 from .errors import Conflict, ProcessError
 
@@ -44,25 +44,32 @@ def _region_chain(case: Case) -> list[int]:
     return [int(part) for part in reversed(case.region.path.strip("/").split("/"))]
 
 
+# Built once: building a statement costs more than running it on this path (see tasks._LOAD).
+_AGENCIES = (select(Agency.id, Agency.region_id, Agency.role, Agency.name)
+             .where(Agency.region_id.in_(bindparam("regions", expanding=True)),
+                    Agency.role.in_(bindparam("roles", expanding=True))))
+
+
 def _resolve_agencies(session: Session, case: Case, lanes: set[str]) -> dict[str, tuple[int, str, bool]]:
-    """Lane -> (agency id, agency name, fell_back). A county lane falls back to the level above when
-    the county has no such agency; a "市" lane starts at the level above."""
+    """Lane key (routing.Lane.key) -> (agency id, agency name, fell_back). A county lane falls back to
+    the level above when the county has no such agency; a "parent" lane starts at the level above."""
     chain = _region_chain(case)
-    roles = {LANES[lane][0] for lane in lanes}
-    found = {(region_id, role): (agency_id, name) for agency_id, region_id, role, name in session.execute(
-        select(Agency.id, Agency.region_id, Agency.role, Agency.name)
-        .where(Agency.region_id.in_(chain), Agency.role.in_(roles)))}
+    wanted = {lane: routing.resolve(lane) for lane in lanes}
+    roles = {role for role, _ in wanted.values()}
+    found = {(region_id, role): (agency_id, name) for agency_id, region_id, role, name in
+             session.connection().execute(_AGENCIES, {"regions": chain, "roles": sorted(roles)})}
     out: dict[str, tuple[int, str, bool]] = {}
-    for lane in lanes:
-        role, level = LANES[lane]
-        start = 0 if level == "county" else 1
+    for lane, (role, level) in wanted.items():
+        start = 0 if level == routing.DEFAULT_LEVEL else 1
         for depth, region_id in enumerate(chain[start:]):
             hit = found.get((region_id, role))
             if hit is not None:
                 out[lane] = (hit[0], hit[1], depth > 0)
                 break
         else:
-            raise Conflict(f"{case.region.name}及其上级没有“{lane}”部门，任务无法分派；请管理员先补录该部门")
+            # Named by the role's label (as in the agency roster), not the lane's free-text name.
+            raise Conflict(f"{case.region.name}及其上级没有“{AGENCY_ROLES[role]}”部门，任务无法分派；"
+                           "请管理员先补录该部门")
     return out
 
 
@@ -79,7 +86,7 @@ def record_fired_timers(session: Session, case: Case, fired: list[runtime.FiredT
 
 def project(session: Session, case: Case, instance: ProcessInstance, workflow: Any, bundle: Bundle, *,
             actor: User | None, now: datetime, before: set[str], done: str | None = None,
-            ) -> dict[str, list[dict[str, Any]]]:
+            cancel_reason: str = "流程变化") -> dict[str, list[dict[str, Any]]]:
     """Bring the task projection in line with `workflow`.
 
     `before` is the set of user tasks that were open before this move (the projection's ready rows,
@@ -100,7 +107,7 @@ def project(session: Session, case: Case, instance: ProcessInstance, workflow: A
             .execution_options(synchronize_session=False)).all()
         for task_id, name, bpmn_id in rows:
             cancelled.append({"task_id": task_id, "bpmn_id": bpmn_id, "name": name})
-            history.record(session, case, "task_cancelled", f"任务「{name}」因流程变化撤销", actor=actor,
+            history.record(session, case, "task_cancelled", f"任务「{name}」因{cancel_reason}撤销", actor=actor,
                            task=task_id, at=now, data={"bpmn_id": bpmn_id})
 
     new = [r for r in ready if r.uuid not in before]
@@ -122,7 +129,8 @@ def project(session: Session, case: Case, instance: ProcessInstance, workflow: A
                                  "agency_id": agency_id, "due_at": r.due_at.isoformat() if r.due_at else None})
             if fell_back:
                 history.record(session, case, "lane_fallback",
-                               f"{case.region.name}没有“{r.meta.lane}”部门，任务「{r.meta.name}」由上级{agency_name}承办",
+                               f"{case.region.name}没有“{r.meta.lane_label}”部门，任务「{r.meta.name}」"
+                               f"由上级{agency_name}承办",
                                actor=actor, task=task_id, at=now,
                                data={"lane": r.meta.lane, "agency_id": agency_id})
             status = r.meta.properties.get("case_status")
@@ -151,6 +159,23 @@ def state_values(workflow: Any, now: datetime) -> dict[str, Any]:
             "updated_at": now}
 
 
-def save_state(instance: ProcessInstance, workflow: Any, now: datetime) -> None:
-    for key, value in state_values(workflow, now).items():
-        setattr(instance, key, value)
+_SAVE_STATE = (update(ProcessInstance.__table__)
+               .where(ProcessInstance.id == bindparam("instance_id"),
+                      ProcessInstance.version == bindparam("old_version"))
+               .values(state=bindparam("state"), serializer_version=bindparam("serializer_version"),
+                       completed=bindparam("completed"),
+                       next_timer_at=bindparam("next_timer_at", type_=ProcessInstance.__table__.c.next_timer_at.type),
+                       updated_at=bindparam("updated_at", type_=ProcessInstance.__table__.c.updated_at.type),
+                       version=bindparam("new_version")))
+
+
+def save_state(session: Session, instance: ProcessInstance, workflow: Any, now: datetime) -> None:
+    """Store the workflow with one prebuilt, version-checked UPDATE (the ORM's unit of work costs more
+    than the statement on this path); the loaded object is updated without being marked dirty."""
+    values = {**state_values(workflow, now), "version": instance.version + 1}
+    stored = session.connection().execute(_SAVE_STATE, {
+        **values, "instance_id": instance.id, "old_version": instance.version, "new_version": values["version"]})
+    if stored.rowcount != 1:
+        raise Conflict("数据已被他人修改，请刷新后重试")
+    for key, value in values.items():
+        set_committed_value(instance, key, value)

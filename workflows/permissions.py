@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from models import Case, Region, Task, User
+from models import AGENCY_ROLES, Case, Region, Task, User
 
-from .errors import Forbidden
+from .errors import Forbidden, Invalid
+from .inputs import clean_text
+
+ON_BEHALF_REASON_MAX = 500
 
 
 def jurisdiction(user: User) -> Region:
@@ -24,6 +27,40 @@ def can_act_on_task(user: User, task: Task, case: Case) -> bool:
     if user.role == "supervisor":
         return jurisdiction(user).contains(case.region)
     return False
+
+
+def require_can_complete(actor: User, task: Task, case: Case, agency_role: str,
+                         on_behalf_reason: str | None) -> str | None:
+    """Whether `actor` may complete `task` (already known actable: `can_act_on_task`), and as whom.
+
+    An agency's own people (its officers, or a supervisor whose own agency the task went to) complete
+    it as themselves: returns None and any reason given is not needed. A city or province supervisor
+    may complete another agency's task only as 代办, with a reason that history keeps: returns the
+    cleaned reason. Supervisors urge, reassign and escalate; doing an agency's work for it is the
+    exception that must be explained, and a court's judgment is never theirs to give.
+    """
+    if task.agency_id == actor.agency_id:
+        return None
+    if agency_role == "court":
+        raise Forbidden("法院的审判事项不能代办")
+    lane = AGENCY_ROLES.get(agency_role, agency_role)
+    if actor.role != "supervisor" or jurisdiction(actor).level not in ("city", "province") \
+            or not jurisdiction(actor).contains(case.region):
+        raise Forbidden(f"该任务由{lane}部门办理，您无权代办")
+    if on_behalf_reason is None:
+        raise Forbidden(f"督办人不能直接办理{lane}部门的任务；如确需代办，请填写代办理由")
+    reason = clean_text(on_behalf_reason, field="on_behalf_reason", label="代办理由",
+                        max_length=ON_BEHALF_REASON_MAX, multiline=True)
+    if not reason:
+        raise Invalid("代办理由：不能为空", errors={"on_behalf_reason": ["代办理由：不能为空"]})
+    return reason
+
+
+def require_reclassifier(actor: User, case: Case) -> None:
+    """A case's category is changed by a city or province supervisor within jurisdiction (seed 001:
+    the city/province 安居办 confirm the category; a 死结 is declared above the county)."""
+    if actor.role != "supervisor" or jurisdiction(actor).level not in ("city", "province"):
+        raise Forbidden("只有市级或省级督办人可以改变案件类别")
 
 
 def require_case_creator(user: User, region: Region) -> None:

@@ -67,7 +67,7 @@ def fire_instance(session: Session, instance_id: int, now: datetime) -> dict:
         fired = runtime.fire_timers(workflow)
     instances.record_fired_timers(session, case, fired, now=now)
     moved = instances.project(session, case, instance, workflow, bundle, actor=None, now=now, before=before)
-    instances.save_state(instance, workflow, now)
+    instances.save_state(session, instance, workflow, now)
     if instance.timer_failures:
         instance.timer_failures, instance.timer_last_error, instance.timer_retry_at = 0, None, None
     return {"case_id": case.id, "case_code": case.code, "timers": [t.name for t in fired], **moved}

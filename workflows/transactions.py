@@ -143,14 +143,13 @@ def mutation(func: Callable[P, R]) -> Callable[P, R]:
 def _end_read_transaction(session: Session) -> None:
     """End the caller's read-only transaction so this service's write lock is taken before it reads.
 
-    Not a commit (there is nothing to commit) and not a plain rollback, which would expire everything
-    the caller read (the acting user, say) and cost a query each to read again: close the transaction
-    and put the caller's objects back as they were.
+    Not a commit (there is nothing to commit) and not `Session.rollback()`, which would expire
+    everything the caller read (the acting user, say) and cost a query each to read again: closing the
+    transaction object rolls the connection back and leaves the caller's objects as they were.
     """
-    objects = list(session.identity_map.values())
-    session.close()
-    for obj in objects:
-        session.add(obj)
+    transaction = session.get_transaction()
+    if transaction is not None:
+        transaction.close()
 
 
 def _rollback(session: Session) -> None:

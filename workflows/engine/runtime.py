@@ -17,7 +17,9 @@ from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import ProcessError
@@ -110,6 +112,18 @@ def ready_uuids(workflow: BpmnWorkflow) -> set[str]:
     return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
+def _open_and_waiting(workflow: BpmnWorkflow) -> tuple[set[str], list[Any]]:
+    """Ready user tasks and waiting timers in one walk of the task tree (the hot path needs both)."""
+    ready, timers = set(), []
+    for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if t.state == TaskState.READY:
+            if t.task_spec.manual:
+                ready.add(str(t.id))
+        elif isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition):
+            timers.append(t)
+    return ready, timers
+
+
 @dataclass(frozen=True)
 class ReadyTask:
     uuid: str
@@ -176,13 +190,21 @@ def _fired(waiting: list[Any]) -> list[FiredTimer]:
             for t in waiting if t.state in (TaskState.READY, TaskState.COMPLETED)]
 
 
-def complete(workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> list[FiredTimer]:
-    """Complete a ready user task and run the engine on; return the timers that fired meanwhile
+@dataclass(frozen=True)
+class Step:
+    """What a completion changed: the user tasks open before it, and the timers that fired meanwhile
     (a deadline that passed before this completion fires on its way, and history must say so)."""
+
+    open_before: set[str]
+    fired: list[FiredTimer]
+
+
+def complete(workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> Step:
+    """Complete a ready user task and run the engine on."""
     task = workflow.get_task_from_id(UUID(task_uuid))
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         raise LookupError(task_uuid)
-    waiting = _waiting_timers(workflow)
+    open_before, waiting = _open_and_waiting(workflow)
     try:
         task.data.update(data)
         task.run()
@@ -193,7 +215,23 @@ def complete(workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> li
             workflow.do_engine_steps()
     except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
         raise _engine_failure(exc) from None
-    return fired
+    return Step(open_before, fired)
+
+
+def signal(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> Step:
+    """Deliver a signal the process models (e.g. "reclassify", caught by interrupting boundary events)
+    with `payload` merged into the catching event's data; LookupError if nothing is waiting for it."""
+    open_before, waiting = _open_and_waiting(workflow)
+    if not any(getattr(t.task_spec, "event_definition", None) is not None
+               and getattr(t.task_spec.event_definition, "name", None) == name
+               for t in workflow.get_tasks(state=TaskState.WAITING)):
+        raise LookupError(name)
+    try:
+        workflow.send_event(BpmnEvent(SignalEventDefinition(name), payload=dict(payload)))
+        workflow.do_engine_steps()
+    except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
+        raise _engine_failure(exc) from None
+    return Step(open_before, _fired(waiting))
 
 
 def fire_timers(workflow: BpmnWorkflow) -> list[FiredTimer]:
@@ -219,5 +257,5 @@ def next_timer(workflow: BpmnWorkflow) -> datetime | None:
     return min(due).astimezone(UTC) if due else None
 
 
-__all__ = ["SERIALIZER_VERSION", "FiredTimer", "ReadyTask", "complete", "dump", "fire_timers", "load", "next_timer",
-           "ready_user_tasks", "ready_uuids", "start"]
+__all__ = ["SERIALIZER_VERSION", "FiredTimer", "ReadyTask", "Step", "complete", "dump", "fire_timers", "load", "next_timer",
+           "ready_user_tasks", "ready_uuids", "signal", "start"]

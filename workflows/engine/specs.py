@@ -24,9 +24,11 @@ from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 
+from models import AGENCY_ROLES
+
 from ..errors import ProcessDefinitionError
 from .evaluator import UnsafeExpression, check_expression, check_script
-from .routing import LANES
+from .routing import DEFAULT_LEVEL, LEVELS, Lane, valid_codes
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 HQ_NS = "http://huiqian.org/schema/bpmn/1.0"
@@ -76,10 +78,11 @@ class TaskMeta:
     process_id: str
     bpmn_id: str
     name: str
-    lane: str
+    lane: str  # the lane's stable key (routing.Lane.key: "housing", "supervision@parent"), what rows store
     fields: tuple[FormField, ...]
     properties: dict[str, str] = field(default_factory=dict)
     documentation: str = ""
+    lane_label: str = ""  # the lane's name in the file, for people to read; free text, never a key
 
 
 @dataclass
@@ -288,19 +291,37 @@ def _parse_field(el: etree._Element, task_id: str, file_name: str) -> FormField:
                      help=el.get("help"))
 
 
+_HQ_ROLE = f"{{{HQ_NS}}}role"
+_HQ_LEVEL = f"{{{HQ_NS}}}level"
+
+
+def _parse_lane(el: etree._Element, file_name: str) -> Lane:
+    """A lane's identity is its hq:role (and hq:level), not its name: a modeler may rename a lane
+    freely, and the name is only shown to people."""
+    name = (el.get("name") or "").strip()
+    shown = f"泳道「{name}」" if name else "泳道"
+    where = {"element_id": el.get("id"), "file": file_name}
+    role = el.get(_HQ_ROLE)
+    if not role:
+        raise ProcessDefinitionError(f"{shown}没有声明部门角色 hq:role（可用：{valid_codes()}）", **where)
+    if role not in AGENCY_ROLES:
+        raise ProcessDefinitionError(f"{shown}的部门角色 hq:role={role!r} 未知（可用：{valid_codes()}）", **where)
+    level = el.get(_HQ_LEVEL, DEFAULT_LEVEL)
+    if level not in LEVELS:
+        levels = "、".join(f"{code}（{label}）" for code, label in LEVELS.items())
+        raise ProcessDefinitionError(f"{shown}的层级 hq:level={level!r} 未知（可用：{levels}）", **where)
+    return Lane(role, level, name)  # an unnamed lane is shown by its role's label (Lane.display)
+
+
 def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str], TaskMeta]:
     tasks: dict[tuple[str, str], TaskMeta] = {}
     for process in root.iter(f"{{{BPMN_NS}}}process"):
         pid = process.get("id")
-        lane_of: dict[str, str] = {}
-        for lane in process.iter(f"{{{BPMN_NS}}}lane"):
-            name = lane.get("name") or ""
-            if name not in LANES:
-                raise ProcessDefinitionError(
-                    f"泳道名称 {name!r} 不是已知的部门角色（可用：{'、'.join(LANES)}）",
-                    element_id=lane.get("id"), file=file_name)
-            for ref in lane.findall("bpmn:flowNodeRef", NS):
-                lane_of[(ref.text or "").strip()] = name
+        lane_of: dict[str, Lane] = {}
+        for lane_el in process.iter(f"{{{BPMN_NS}}}lane"):
+            lane = _parse_lane(lane_el, file_name)
+            for ref in lane_el.findall("bpmn:flowNodeRef", NS):
+                lane_of[(ref.text or "").strip()] = lane
         for ut in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
             tid = ut.get("id")
             if tid not in lane_of:
@@ -316,8 +337,10 @@ def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str]
                 if name not in TASK_PROPERTIES:
                     raise ProcessDefinitionError(f"未知的任务属性 {name!r}", element_id=tid, file=file_name)
             doc = ut.find("bpmn:documentation", NS)
-            tasks[(pid, tid)] = TaskMeta(pid, tid, ut.get("name"), lane_of[tid], fields, props,
-                                         (doc.text or "").strip() if doc is not None else "")
+            lane = lane_of[tid]
+            tasks[(pid, tid)] = TaskMeta(pid, tid, ut.get("name"), lane.key, fields, props,
+                                         (doc.text or "").strip() if doc is not None else "",
+                                         lane_label=lane.display)
     return tasks
 
 
@@ -366,9 +389,41 @@ def parse_sources(sources: dict[str, str], *, top: str = LIFECYCLE_PROCESS, xsd:
                   subprocess_specs=subprocess_specs, tasks=tasks)
 
 
+_DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\bencoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]{0,39})\1""")
+_DECLARATION_ENCODING = re.compile(r"""^(\ufeff?<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def decode_source(file_name: str, raw: bytes) -> str:
+    """A BPMN file's bytes as text, decoded as its XML declaration says (UTF-8 when it says nothing).
+
+    Sources are stored and hashed as text and parsed again from UTF-8, so a declaration naming another
+    encoding (encoding="GBK") is rewritten to UTF-8; left as it was, lxml would read the UTF-8 bytes as
+    GBK. Bytes that do not decode as declared are a ProcessDefinitionError naming the file.
+    """
+    declared = _DECLARED_ENCODING.match(raw)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "UTF-16"
+    else:
+        encoding = declared.group(2).decode("ascii") if declared else "UTF-8"
+    try:
+        text = raw.decode(encoding)
+    except LookupError:
+        raise ProcessDefinitionError(f"XML 声明的编码 {encoding} 无法识别，请以 UTF-8 保存", file=file_name) from None
+    except UnicodeDecodeError as exc:
+        said = f"与其 XML 声明的编码 {encoding} 不符" if declared else "不是 UTF-8 编码，也没有声明其他编码"
+        raise ProcessDefinitionError(f"文件内容{said}：第 {exc.start + 1} 字节起无法解码（请以 UTF-8 保存，或改正"
+                                     f" encoding 声明）", file=file_name) from None
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        text = text.lstrip("\ufeff")
+        text = _DECLARATION_ENCODING.sub(r"\1\2UTF-8\2", text, count=1)
+    # As text-mode reading did before: the same sources, and so the same content hash, as then.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def read_directory(path: str | Path) -> dict[str, str]:
+    """Every .bpmn file of `path` as text by name (see decode_source)."""
     files = sorted(Path(path).glob("*.bpmn"))
-    return {f.name: f.read_text(encoding="utf-8") for f in files}
+    return {f.name: decode_source(f.name, f.read_bytes()) for f in files}
 
 
 _bundle_cache: dict[str, Bundle] = {}
