@@ -301,3 +301,31 @@ def test_the_readme_walkthrough_works_on_a_fresh_demo(run):
     done = run(*shlex.split(complete))
     assert done.exit_code == 0, done.output
     assert f"已办结任务 {task_id}" in done.output
+
+
+def test_a_supervisor_reclassifies_a_case_from_the_command_line(run):
+    import os
+
+    from sqlalchemy import create_engine, text
+    assert run("init").exit_code == 0
+    assert run("seed-demo", "--cases", "9").exit_code == 0
+    engine = create_engine(os.environ["DATABASE_URL"])
+    with engine.connect() as conn:
+        code, category = conn.execute(text(
+            "SELECT cases.code, cases.category FROM cases JOIN tasks ON tasks.case_id = cases.id "
+            "WHERE tasks.status = 'ready' AND tasks.process_id LIKE 'category_%' "
+            "AND cases.category <> 9 ORDER BY cases.id")).first()
+    engine.dispose()
+    county = code.split("-")[1]  # demo codes are JL-<county code>-<n>
+    officer = run("reclassify", code, "--to", "9", "--reason", "多轮协调无果", "--user", f"{county}-housing")
+    assert officer.exit_code != 0 and "市级或省级督办人" in officer.output
+    no_reason = run("reclassify", code, "--to", "9", "--reason", " ", "--user", "220000-supervisor")
+    assert no_reason.exit_code != 0 and "改类理由" in no_reason.output
+    moved = run("reclassify", code, "--to", "9", "--reason", "多轮协调无果，转为政府兜底", "--user",
+                "220000-supervisor")
+    assert moved.exit_code == 0, moved.output
+    assert f"已由第{category}类" in moved.output and "改为第9类" in moved.output
+    assert "已撤销：#" in moved.output and "新任务：#" in moved.output
+    assert "已撤销）" in moved.output and "办理中）" in moved.output  # both category processes, in order
+    unknown = run("reclassify", "NO-SUCH", "--to", "9", "--reason", "x", "--user", "220000-supervisor")
+    assert unknown.exit_code != 0 and "不存在" in unknown.output

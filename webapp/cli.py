@@ -443,6 +443,32 @@ def layout_bpmn_cmd(paths: tuple[Path, ...]) -> None:
         click.echo(f"{p}: {'已更新' if layout_file(p) else '无变化'}")
 
 
+@main.command("reclassify")
+@click.argument("code")
+@click.option("--to", "category", required=True, help="新类别 1–9")
+@click.option("--reason", required=True, help="改类理由（必填，写明此前的办理情况和改类依据）")
+@click.option("--user", "username", required=True, help="市级或省级督办人用户名")
+@with_appcontext
+def reclassify_cmd(code: str, category: str, reason: str, username: str) -> None:
+    """改变案件类别：撤销正在办理的类别流程，按新类别重新办理（市、省督办人）。"""
+    from workflows import cases, reclassification
+    session = get_session()
+    try:
+        user = _user(session, username)
+        case = cases.get_case_by_code(session, user, code)
+        moved = reclassification.reclassify(session, user, case.id, category, reason)
+        stages = reclassification.case_processes(session, user, case.id)
+    except HuiqianError as exc:
+        _fail_with(exc)
+    click.echo(f"案件 {moved.case.code} 已由第{moved.attempt['category']}类（{moved.attempt['label']}）"
+               f"改为第{moved.case.category}类（{moved.case.category_label}）。")
+    for c in moved.cancelled:
+        click.echo(f"  已撤销：#{c['task_id']}「{c['name']}」")
+    for o in moved.opened:
+        click.echo(f"  新任务：#{o['task_id']}「{o['name']}」→ {o['agency']}")
+    click.echo("办理经过：" + " → ".join(s.describe() for s in stages))
+
+
 @main.command("migrate-cases")
 @click.option("--to", "to_number", required=True, type=int, help="目标流程版本号（见 huiqian versions）")
 @click.option("--case", "case_codes", multiple=True, help="只迁移这些案件（案件编号，可重复）；默认所有旧版本上的在办案件")

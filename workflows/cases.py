@@ -159,6 +159,15 @@ def get_case(session: Session, actor: User, case_id: int) -> Case:
     return case
 
 
+def get_case_by_code(session: Session, actor: User, code: str) -> Case:
+    """Read one case by its project code; outside the reader's jurisdiction it does not exist."""
+    code = inputs.clean_text(code, field="code", label="项目编号", max_length=Case.__table__.c.code.type.length)
+    case = session.scalar(select(Case).where(Case.code == code))
+    if case is None or not permissions.can_view_case(actor, case):
+        raise NotFound(f"案件 {code} 不存在")
+    return case
+
+
 def list_cases(session: Session, actor: User, *, category: int | None = None,
                status: str | None = None) -> list[Case]:
     scope = permissions.jurisdiction(actor)

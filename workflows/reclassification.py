@@ -22,6 +22,7 @@ from models import CATEGORIES, Case, CaseEvent, ProcessInstance, ProcessVersion,
 from . import history, inputs, instances, permissions, processes
 from .engine import clock, runtime
 from .engine.evaluator import CHINA
+from .engine.specs import LIFECYCLE_PROCESS
 from .errors import Conflict, Invalid, NotFound
 from .transactions import mutation
 
@@ -105,10 +106,10 @@ def reclassify(session: Session, actor: User, case_id: int, category: Any, reaso
     case.attempts = [*(case.attempts or []), attempt]
     case.category = new_category
     case.updated_at = now
-    tried = "；".join(f"第{a['category']}类“{a['label']}”" + (f" {a['days']} 天" if a.get("days") is not None
-                                                            else "") for a in case.attempts)
-    summary = (f"{history.actor_label(actor)}将案件由第{old}类“{CATEGORIES[old]}”改为第{new_category}类"
-               f"“{CATEGORIES[new_category]}”，理由：{reason}")
+    tried = "；".join(f"第{a['category']}类（{a['label']}）" + (f"{a['days']} 天" if a.get("days") is not None
+                                                             else "") for a in case.attempts)
+    summary = (f"{history.actor_label(actor)}将案件由第{old}类（{CATEGORIES[old]}）改为第{new_category}类"
+               f"（{CATEGORIES[new_category]}），理由：{reason}")
     if new_category == 9:
         summary += f"。此前尝试：{tried}"
     history.record(session, case, "case_reclassified", summary, actor=actor, at=now,
@@ -161,8 +162,10 @@ def case_processes(session: Session, actor: User, case_id: int) -> list[ProcessS
     out = []
     for process_id, stage in stages.items():
         statuses = stage["statuses"]
-        status = "running" if "ready" in statuses else ("cancelled" if statuses[-1] == "cancelled"
-                                                         else "completed")
+        if "ready" in statuses or (process_id == LIFECYCLE_PROCESS and case.status != "closed"):
+            status = "running"  # the lifecycle runs while any category process it called runs
+        else:
+            status = "cancelled" if statuses[-1] == "cancelled" else "completed"
         out.append(ProcessStage(process_id, names.get(process_id, process_id), stage["start"],
                                 None if status == "running" else stage["end"], status))
     return out
