@@ -114,3 +114,29 @@ def test_county_without_fire_brigade_falls_back_to_city_and_says_so(driver, peop
     routes = _resolve_agencies(driver.session, case, {"fire", "housing"})
     assert routes["fire"][1] == "长春市消防救援大队" and routes["fire"][2] is True
     assert routes["housing"][1] == "南关区住房和城乡建设局" and routes["housing"][2] is False
+
+
+def test_case_lists_and_history_come_in_pages_within_jurisdiction(driver, people):
+    from workflows import cases
+    for _ in range(3):
+        driver.new_case(2)
+    driver.new_case(2, county="农安县")
+    city = people.supervisor("长春市")
+    county = people.supervisor("榆树市")
+    assert len(cases.list_cases(driver.session, city)) == 4
+    first, second = (cases.list_cases(driver.session, county, limit=2, offset=o) for o in (0, 2))
+    assert len(first) == 2 and len(second) == 1 and not {c.id for c in first} & {c.id for c in second}
+    assert len(cases.list_cases(driver.session, county, limit=10**30, offset=10**30)) == 0
+    with pytest.raises(Invalid):
+        cases.list_cases(driver.session, county, category=10**30)
+    case = first[0]
+    events = cases.case_history(driver.session, county, case.id)
+    assert [e.id for e in cases.case_history(driver.session, county, case.id, limit=1, offset=1)] == [events[1].id]
+
+
+def test_inbox_pages_are_bounded(driver, people):
+    driver.new_case(2)
+    officer = people.officer("榆树市", "housing")
+    assert len(tasks.inbox(driver.session, officer, limit=10**30)) == 1
+    assert tasks.inbox(driver.session, officer, offset=10**30) == []
+    assert tasks.overdue(driver.session, officer, offset=10**30) == []

@@ -168,8 +168,19 @@ def get_case_by_code(session: Session, actor: User, code: str) -> Case:
     return case
 
 
-def list_cases(session: Session, actor: User, *, category: int | None = None,
-               status: str | None = None) -> list[Case]:
+PAGE = 100
+
+
+def _page(limit: int, offset: int) -> tuple[int, int]:
+    """Bounded paging: a page is 1–1000 rows; offsets past any real table size are clamped."""
+    return max(1, min(int(limit), 1000)), max(0, min(int(offset), 10**9))
+
+
+def list_cases(session: Session, actor: User, *, category: int | None = None, status: str | None = None,
+               limit: int = PAGE, offset: int = 0) -> list[Case]:
+    """Cases within the reader's jurisdiction, oldest first, one page at a time."""
+    if category is not None and category not in CATEGORIES:
+        raise Invalid("解决类别应为 1–9", errors={"category": ["解决类别应为 1–9"]})
     scope = permissions.jurisdiction(actor)
     stmt = (select(Case).join(Region, Case.region_id == Region.id)
             .where(Region.path.startswith(scope.path)).order_by(Case.id))
@@ -177,7 +188,8 @@ def list_cases(session: Session, actor: User, *, category: int | None = None,
         stmt = stmt.where(Case.category == category)
     if status is not None:
         stmt = stmt.where(Case.status == status)
-    return list(session.scalars(stmt))
+    limit, offset = _page(limit, offset)
+    return list(session.scalars(stmt.limit(limit).offset(offset)))
 
 
 def case_tasks(session: Session, actor: User, case_id: int) -> list[Task]:
@@ -185,6 +197,9 @@ def case_tasks(session: Session, actor: User, case_id: int) -> list[Task]:
     return list(session.scalars(select(Task).where(Task.case_id == case_id).order_by(Task.id)))
 
 
-def case_history(session: Session, actor: User, case_id: int) -> list[Any]:
+def case_history(session: Session, actor: User, case_id: int, *, kind: str | None = None, limit: int = PAGE,
+                 offset: int = 0) -> list[Any]:
+    """A case's history in order, one page at a time (along the (case_id, id) index)."""
     get_case(session, actor, case_id)
-    return history.case_events(session, case_id)
+    limit, offset = _page(limit, offset)
+    return history.case_events(session, case_id, kind=kind, limit=limit, offset=offset)

@@ -86,8 +86,11 @@ def discard_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def case_events(session: Session, case_id: int, *, kind: str | None = None) -> list[CaseEvent]:
+def case_events(session: Session, case_id: int, *, kind: str | None = None, limit: int | None = None,
+                offset: int = 0) -> list[CaseEvent]:
     stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
     if kind:
         stmt = stmt.where(CaseEvent.kind == kind)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
     return list(session.scalars(stmt))

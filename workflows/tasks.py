@@ -32,7 +32,8 @@ def _scoped(stmt: Any, actor: User) -> Any | None:
 
 
 def _page(stmt: Any, limit: int, offset: int) -> Any:
-    return stmt.limit(max(1, min(int(limit), 1000))).offset(max(0, int(offset)))
+    # Clamped: an offset past any real table size would overflow the database's integer.
+    return stmt.limit(max(1, min(int(limit), 1000))).offset(max(0, min(int(offset), 10**9)))
 
 
 def inbox(session: Session, actor: User, *, include_claimed_by_others: bool = True, limit: int = INBOX_PAGE,
