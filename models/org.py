@@ -22,6 +22,10 @@ AGENCY_ROLES: dict[str, str] = {
     "community": "街道社区",
     "developer": "开发企业",
     "supervision": "安居办",
+    # Seed 001 puts the 市县政府 (its principal and responsible leaders) above the departments: it convenes
+    # the 府院联动 meeting and the 联席会议, decides the resettlement mode, the 容缺 arrangement, a 接盘 and a
+    # 兜底, and orders a defaulting developer; 住建 leads the work and prepares those decisions.
+    "government": "市县政府",
 }
 
 # Formal names as a county's bureau would be called, e.g. 榆树市 + 财政局.
@@ -37,6 +41,7 @@ AGENCY_SUFFIX: dict[str, str] = {
     "community": "街道办事处",
     "developer": "开发企业（项目方）",
     "supervision": "保障性安居工程领导小组办公室",
+    "government": "人民政府办公室",
 }
 
 USER_ROLES: dict[str, str] = {

@@ -3,6 +3,7 @@ of the agency it was routed to. Category tests read as a list of steps."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from datetime import date, datetime
 from typing import Any
@@ -14,18 +15,32 @@ from models import Case, CaseEvent, Task, User
 from workflows import cases, tasks, timers
 from workflows.cases import NewCase
 from workflows.engine import clock
-from workflows.engine.specs import FormField
+from workflows.engine.specs import FILE_TYPES, FormField
 
 _codes = itertools.count(1)
 
 
+# The MIME type a test upload of each accepted extension carries.
+_TEST_CONTENT_TYPES = {ext: types[0] for ext, types in FILE_TYPES.items()}
+
+
+def file_reference(field: FormField | None = None, *, name: str | None = None, size: int = 245_760,
+                   content: bytes = b"%PDF-1.7 test scan") -> dict[str, Any]:
+    """A valid reference to an uploaded file, as the web UI will submit it for a file field."""
+    extension = field.accept[0] if field is not None and field.accept else ".pdf"
+    return {"sha256": hashlib.sha256(content).hexdigest(), "name": name or f"扫描件{extension}", "size": size,
+            "content_type": _TEST_CONTENT_TYPES[extension]}
+
+
 def auto_value(field: FormField) -> Any:
+    if field.type == "file":
+        return file_reference(field)
     return {
         "text": f"{field.label}（测试）",
         "textarea": f"{field.label}：已按要求办理。",
         "integer": int(field.minimum or 1),
         "decimal": 100.5,
-        "boolean": True,
+        "boolean": True,  # also satisfies must-be-true
         "date": "2026-06-30",
         "enum": field.options[0][0] if field.options else None,
     }[field.type]
@@ -73,7 +88,8 @@ class Driver:
         """Complete the open task `bpmn_id` as an officer of its agency; unspecified fields get valid values."""
         task = self.task(case, bpmn_id)
         fields = tasks.task_fields(self.session, task)
-        payload = {f.key: auto_value(f) for f in fields if f.required}
+        # A count bounded by the case (max-case) defaults to the whole count: all signed, all resettled.
+        payload = {f.key: getattr(case, f.max_case) if f.max_case else auto_value(f) for f in fields if f.required}
         payload.update(data)
         actor = self.officer_for(task)
         if now is not None:
@@ -102,3 +118,23 @@ class Driver:
         if kind:
             stmt = stmt.where(CaseEvent.kind == kind)
         return list(self.session.scalars(stmt))
+
+    # --- agencies and the steps several tests walk through --------------------------------------------
+
+    def agency(self, case: Case, bpmn_id: str) -> str:
+        """The name of the agency the open task `bpmn_id` was routed to (e.g. 榆树市人民政府办公室)."""
+        return self.officer_for(self.task(case, bpmn_id)).agency.name
+
+    def to_court_judgment(self, case: Case) -> Task:
+        """Category 1 from classification to the court's ruling: 住建 prepares, the county government
+        holds the 府院联动 meeting, the court preserves the housing. Returns the court's open task."""
+        self.intake_and_classify(case)
+        for step in ("c1_prepare_linkage", "linkage_meeting", "preserve_housing"):
+            self.complete(case, step)
+        return self.task(case, "court_judgment")
+
+    def finish_construction(self, case: Case) -> None:
+        """Category 2's construction branch: the builder reports, housing finds it built, it is delivered."""
+        self.complete(case, "c2_report_progress")
+        self.complete(case, "c2_check_progress", construction_completed=True)
+        self.complete(case, "complete_construction")

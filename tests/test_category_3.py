@@ -22,6 +22,8 @@ def test_unfinished_expropriation_without_holdouts_only_adjusts_resettlement_mod
     assert driver.open_ids(case) == ["survey_wishes"]
     assert agency_of(driver, case, "survey_wishes") == "榆树市棚改片区街道办事处"
     driver.complete(case, "survey_wishes", households_surveyed=12)
+    # The county government adjusts the mode on the residents' wishes (seed 001 二(二)三).
+    assert agency_of(driver, case, "decide_mode") == "榆树市人民政府办公室"
     driver.complete(case, "decide_mode", resettlement_mode="monetary")
     assert driver.open_ids(case) == ["fund_compensation"]
     assert agency_of(driver, case, "fund_compensation") == "榆树市财政局"

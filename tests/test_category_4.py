@@ -20,10 +20,11 @@ def explain_and_consult(driver, case) -> None:  # noqa: ANN001
     driver.complete(case, "survey_wishes", households_surveyed=12)
 
 
-def test_monetary_mode_skips_construction_tracking(driver):
+def test_monetary_mode_is_funded_by_finance_then_registered(driver):
     case = driver.new_case(4, now=at("2026-03-02 09:00"))
     driver.intake_and_classify(case)
     explain_and_consult(driver, case)
+    assert agency_of(driver, case, "decide_mode") == "榆树市人民政府办公室"
     driver.complete(case, "decide_mode", resettlement_mode="monetary")
     assert driver.open_ids(case) == ["fund_compensation"]
     assert agency_of(driver, case, "fund_compensation") == "榆树市财政局"
@@ -34,7 +35,7 @@ def test_monetary_mode_skips_construction_tracking(driver):
     assert case.households_resettled == 12
 
 
-def test_offsite_mode_skips_construction_tracking(driver):
+def test_offsite_mode_allocates_housing_then_registered(driver):
     case = driver.new_case(4, lead_type="developer", now=at("2026-03-02 09:00"))
     driver.intake_and_classify(case)
     explain_and_consult(driver, case)
@@ -46,23 +47,21 @@ def test_offsite_mode_skips_construction_tracking(driver):
     driver.verify_and_close(case)
 
 
-def test_transitional_mode_tracks_construction_and_reports_until_flats_are_built(driver):
+def test_transitional_mode_resolves_households_once_every_one_signed_the_supplementary_agreement(driver):
+    # The same rule as every category (workflows/resolution.py): a household in 过渡性安置 counts as
+    # resolved under a signed 补充协议, so the case does not wait for the flats before it is registered.
     case = driver.new_case(4, now=at("2026-03-02 09:00"))
     driver.intake_and_classify(case)
     explain_and_consult(driver, case)
     driver.complete(case, "decide_mode", resettlement_mode="transitional")
     assert driver.open_ids(case) == ["sign_supplementary"]
     assert agency_of(driver, case, "sign_supplementary") == "榆树市棚改片区街道办事处"
-    driver.complete(case, "sign_supplementary", supplementary_signed=12, risks_explained=True)
-    driver.complete(case, "arrange_transition", transition_arrangement="allowance")
-    assert driver.open_ids(case) == ["c4_track_construction"]
-    assert agency_of(driver, case, "c4_track_construction") == "榆树市住房和城乡建设局"
-    driver.complete(case, "c4_track_construction", progress_report_date="2026-09-30",
-                    return_housing_completed=False)
-    # Not built yet: another periodic report is due.
-    assert driver.open_ids(case) == ["c4_track_construction"]
-    driver.complete(case, "c4_track_construction", progress_report_date="2027-06-30",
-                    return_housing_completed=True)
+    driver.complete(case, "sign_supplementary", supplementary_signed=8, supplementary_date="2026-04-10")
+    # 4 of 12 have not signed yet: the street office goes on, another batch is registered.
+    assert driver.open_ids(case) == ["sign_supplementary"]
+    driver.complete(case, "sign_supplementary", supplementary_signed=12, supplementary_date="2026-05-20")
+    driver.complete(case, "arrange_transition", transition_arrangement="allowance", expected_return_date="2028-10-01")
     assert driver.open_ids(case) == ["record_resettlement"]
+    assert agency_of(driver, case, "record_resettlement") == "榆树市住房和城乡建设局"
     driver.resettle_all(case)
     driver.verify_and_close(case)

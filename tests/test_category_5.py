@@ -35,6 +35,10 @@ def test_government_led_eligible_project_applies_for_support_and_resettles_befor
     assert _agency(driver, case, "sign_return_agreements") == "榆树市棚改片区街道办事处"
     _finish_offsite_and_signing(driver, case)
     driver.complete(case, "c5_coordinate_build_first", now=at("2026-09-15"))
+    # Built first by the utilities, settled afterwards (seed 001 二(二)五): the finance bureau settles.
+    assert driver.open_ids(case) == ["c5_settle_build_first"]
+    assert _agency(driver, case, "c5_settle_build_first") == "榆树市财政局"
+    driver.complete(case, "c5_settle_build_first", settlement_amount=320.0, settlement_payer="government")
     assert driver.open_ids(case) == ["record_resettlement"]
     driver.resettle_all(case)
     # Finished before 31 December: the year-end timer is gone and no supervision task appears.
@@ -57,6 +61,10 @@ def test_developer_unable_to_fund_on_site_utilities_gets_build_first_settle_late
     assert "c5_coordinate_build_first" in driver.open_ids(case)
     assert "c5_developer_build_onsite" not in driver.open_ids(case)
     driver.complete(case, "c5_coordinate_build_first", utility_units="供水公司、供电公司、热力公司")
+    assert "c5_settle_build_first" in driver.open_ids(case)
+    assert _agency(driver, case, "c5_settle_build_first") == "榆树市财政局"
+    driver.complete(case, "c5_settle_build_first", settlement_amount=460.0, settlement_payer="developer",
+                    settlement_note="专业部门工程费用经住建、财政核定，由开发企业分期偿付")
     _finish_offsite_and_signing(driver, case)
     assert driver.fire_timers(at("2026-12-31 12:00")).fired == []
     assert driver.open_ids(case) == ["record_resettlement"]
@@ -83,8 +91,17 @@ def test_developer_builds_on_site_utilities_but_year_end_passes_city_supervises(
                                           "sign_return_agreements", "c5_yearend_supervision"}
     supervision = driver.task(case, "c5_yearend_supervision")
     assert driver.officer_for(supervision).agency.name == "长春市保障性安居工程领导小组办公室"
-    driver.complete(case, "c5_yearend_supervision", supervision_measure="summons")
-    driver.complete(case, "c5_developer_build_onsite", onsite_completion_date="2027-03-31")
+    driver.complete(case, "c5_yearend_supervision", supervision_measure="summons", now=at("2027-01-15"))
+    # Still open at the end of 2027: the city supervises again.
+    assert driver.fire_timers(at("2027-12-31 12:00")).fired == []
+    again = driver.fire_timers(at("2028-01-01 00:00:01"))
+    assert [f["case_id"] for f in again.fired] == [case.id]
+    assert "c5_yearend_supervision" in driver.open_ids(case)
+    assert _agency(driver, case, "c5_yearend_supervision") == "长春市保障性安居工程领导小组办公室"
+    driver.complete(case, "c5_yearend_supervision", supervision_measure="onsite")
+    assert [e.data["due_at"] for e in driver.events(case, "timer_fired")] == [
+        at("2026-12-31 23:59:59").isoformat(), at("2027-12-31 23:59:59").isoformat()]
+    driver.complete(case, "c5_developer_build_onsite", onsite_completion_date="2028-03-31")
     driver.complete(case, "c5_complete_offsite")
     assert driver.open_ids(case) == ["sign_return_agreements"]
     driver.complete(case, "sign_return_agreements", agreements_signed=12)

@@ -50,8 +50,9 @@ def test_developer_cannot_continue_triggers_government_takeover_and_liquidation(
     case = driver.new_case(6, lead_type="developer", now=at("2026-03-02 09:00"))
     driver.intake_and_classify(case)
     driver.complete(case, "c6_assess_developer", developer_can_continue=False)
+    # 住建 assessed the developer; the county government decides the takeover (seed 001 二(二)六).
     assert driver.open_ids(case) == ["c6_start_takeover"]
-    assert _agency(driver, case, "c6_start_takeover") == "榆树市住房和城乡建设局"
+    assert _agency(driver, case, "c6_start_takeover") == "榆树市人民政府办公室"
     driver.complete(case, "c6_start_takeover", takeover_party="government", takeover_entity="榆树市城市建设投资有限公司")
     assert driver.open_ids(case) == ["c6_asset_liquidation"]
     assert _agency(driver, case, "c6_asset_liquidation") == "榆树市财政局"
@@ -69,6 +70,7 @@ def test_developer_cannot_continue_capable_enterprise_takes_over_and_resumes_con
     case = driver.new_case(6, lead_type="developer", now=at("2026-03-02 09:00"))
     driver.intake_and_classify(case)
     driver.complete(case, "c6_assess_developer", developer_can_continue=False)
+    assert _agency(driver, case, "c6_start_takeover") == "榆树市人民政府办公室"
     driver.complete(case, "c6_start_takeover", takeover_party="enterprise", takeover_entity="吉林某实力房地产集团")
     driver.complete(case, "c6_asset_liquidation", assets_value=9000.0, liabilities_value=11000.0)
     driver.complete(case, "c6_expedite_procedures")

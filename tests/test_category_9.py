@@ -26,10 +26,12 @@ def test_plan_approved_first_time_without_bond_then_monetary_compensation(driver
     _confirm_dead_knot(driver, case)
     driver.complete(case, "c9_draft_backstop_plan", needs_bond=False, backstop_funding_required=480.0)
     assert driver.open_ids(case) == ["c9_review_backstop_plan"]
-    assert _agency(driver, case, "c9_review_backstop_plan") == "榆树市保障性安居工程领导小组办公室"
+    # The county government carries the 兜底 (seed 001 二(二)九): it approves the plan 住建 drafted.
+    assert _agency(driver, case, "c9_review_backstop_plan") == "榆树市人民政府办公室"
     driver.complete(case, "c9_review_backstop_plan", backstop_plan_approved=True)
     assert driver.open_ids(case) == ["survey_wishes"]
     driver.complete(case, "survey_wishes", households_surveyed=12)
+    assert _agency(driver, case, "decide_mode") == "榆树市人民政府办公室"
     driver.complete(case, "decide_mode", resettlement_mode="monetary")
     assert driver.open_ids(case) == ["fund_compensation"]
     assert _agency(driver, case, "fund_compensation") == "榆树市财政局"

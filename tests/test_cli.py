@@ -109,10 +109,51 @@ def test_events_written_from_the_command_line_name_the_channel_and_os_user(run):
 
 # --- 代办 and what a new user meets on the command line -------------------------------------------
 
+def _file_case(category: int, *, advance_to: str | None = None) -> int:
+    """File a case in 榆树市 through the service layer on the command line's database (the demo's random
+    progress must not decide what these tests find) and, with `advance_to`, complete its tasks as the
+    agencies' demo officers until that task is open. Returns the id of its newest open task."""
+    import os
+    from datetime import date
+
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from models import Case, Task, User
+    from tests.driver import auto_value
+    from workflows import cases, tasks
+    from workflows.cases import NewCase
+    engine = create_engine(os.environ["DATABASE_URL"])
+    try:
+        with Session(engine) as session:
+            filer = session.scalar(select(User).where(User.username == "220182-housing"))
+            number = session.query(Case).count() + 901
+            case = cases.create_case(session, filer, NewCase(
+                code=f"JL-220182-{number}", project_name="榆树市命令行测试项目", region_code="220182",
+                lead_type="government", households_overdue=12, overdue_since=date(2019, 12, 31),
+                category=category, responsible_leader="王副市长"))
+            while True:
+                task = session.scalars(select(Task).where(Task.case_id == case.id, Task.status == "ready")
+                                       .order_by(Task.id.desc())).first()
+                if advance_to is None or task.bpmn_id == advance_to:
+                    return task.id
+                officer = session.scalar(select(User).where(User.agency_id == task.agency_id,
+                                                            User.role == "officer"))
+                fields = tasks.task_fields(session, task)
+                data = {f.key: getattr(case, f.max_case) if getattr(f, "max_case", None) else auto_value(f)
+                        for f in fields if f.required}
+                if task.bpmn_id == "classify":
+                    data["category"] = str(category)
+                tasks.complete_task(session, officer, task.id, data)
+    finally:
+        engine.dispose()
+
+
 def _demo(run, cases: str = "3") -> list[dict]:
     assert run("init").exit_code == 0
     seeded = run("seed-demo", "--cases", cases)
     assert seeded.exit_code == 0, seeded.output
+    _file_case(2)  # a new case's first task (立案核实) is always the county housing bureau's
     return json.loads(run("tasks", "--user", "220100-supervisor", "--json").output)
 
 
@@ -135,9 +176,15 @@ def test_supervisor_completes_another_agencys_task_only_on_behalf(run):
 
 
 def test_a_court_task_is_never_completed_on_behalf_from_the_command_line(run):
-    court = next(t for t in _demo(run) if t["agency_role"] == "court")
+    _demo(run)
+    court_id = _file_case(1, advance_to="court_judgment")
+    inbox = json.loads(run("tasks", "--user", "220100-supervisor", "--json").output)
+    court = next(t for t in inbox if t["task_id"] == court_id)
+    assert court["agency_role"] == "court"
+    # Refused before the form is read: the data need not carry the judgment's scan.
+    data = _valid({**court, "fields": [f for f in court["fields"] if f["type"] != "file"]})
     result = run("complete", str(court["task_id"]), "--user", "220100-supervisor", "--on-behalf", "久拖不判",
-                 "--data", json.dumps(_valid(court), ensure_ascii=False))
+                 "--data", json.dumps(data, ensure_ascii=False))
     assert result.exit_code == 1 and "法院的审判事项不能代办" in result.output
 
 

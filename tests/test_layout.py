@@ -1,11 +1,31 @@
+"""The diagram layout tool (tools/layout_bpmn.py + layout_bpmn.mjs): it writes BPMNDI and nothing else."""
+
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
+import pytest
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser
 
-from workflows.engine.layout import layout_file, layout_xml
+from tests.diagram_geometry import measure
+from tests.node_tools import layout_tool, require_node_tools
+
+
+@pytest.fixture(autouse=True)
+def _node_tools() -> None:
+    require_node_tools()
+
+
+@cache
+def layout_xml(xml: str) -> str:
+    # Each call starts Node.js and loads ELK (about a second): the same input is laid out once.
+    return layout_tool().layout_xml(xml)
+
+
+def layout_file(path: Path) -> bool:
+    return layout_tool().layout_file(path)
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -240,3 +260,26 @@ def test_layout_file(tmp_path: Path) -> None:
     assert layout_file(path) is True
     assert path.read_text(encoding="utf-8") == layout_xml(REVIEW)
     assert layout_file(path) is False
+
+
+def test_laid_out_examples_pass_the_readability_checks() -> None:
+    """The same geometry checks as the project's files get (tests/test_diagrams.py)."""
+    for xml in (REVIEW, TWO_PROCESSES):
+        assert measure(layout_xml(xml).encode()).problems() == {}
+
+
+def test_huiqian_layout_bpmn_runs_the_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from webapp.cli import main
+
+    monkeypatch.setenv("HUIQIAN_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    path = tmp_path / "review.bpmn"
+    path.write_text(REVIEW, encoding="utf-8")
+    runner = CliRunner()
+    first = runner.invoke(main, ["layout-bpmn", str(path)], catch_exceptions=False)
+    assert first.exit_code == 0 and f"{path}: 已更新" in first.output, first.output
+    assert path.read_text(encoding="utf-8") == layout_xml(REVIEW)
+    again = runner.invoke(main, ["layout-bpmn", str(path)], catch_exceptions=False)
+    assert again.exit_code == 0 and f"{path}: 无变化" in again.output, again.output

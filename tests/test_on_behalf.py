@@ -68,10 +68,7 @@ def test_province_supervisor_may_act_on_behalf_too(driver, people, case_with_int
 
 
 def _court_task(driver, case):
-    driver.intake_and_classify(case)
-    for step in ("linkage_meeting", "preserve_housing"):
-        driver.complete(case, step)
-    return driver.task(case, "court_judgment")
+    return driver.to_court_judgment(case)
 
 
 @pytest.mark.parametrize("reason", [None, "法院案多人少，久拖不判"])

@@ -96,9 +96,7 @@ def test_bad_form_data_names_the_field_and_changes_nothing(driver, people, case_
 
 def test_resettled_households_cannot_exceed_overdue(driver, case_with_intake):
     case, _ = case_with_intake
-    driver.intake_and_classify(case)
-    for step in ("linkage_meeting", "preserve_housing"):
-        driver.complete(case, step)
+    driver.to_court_judgment(case)
     driver.complete(case, "court_judgment", judgment_result="return_enforceable")
     driver.complete(case, "enforce_judgment")
     driver.complete(case, "sign_return_agreements")

@@ -19,7 +19,6 @@ from models import Case, CaseEvent, ProcessInstance, ProcessVersion, User
 from tests.conftest import at
 from workflows import cases, migration, processes, tasks
 from workflows.cases import NewCase
-from workflows.engine.layout import layout_xml
 from workflows.engine.specs import BPMN_NS, HQ_NS
 from workflows.errors import Forbidden, NotFound, ProcessDefinitionError
 
@@ -33,11 +32,14 @@ def _b(tag: str) -> str:
 
 
 def _edit(directory: Path, file_name: str, change) -> None:  # noqa: ANN001
-    """Apply `change(root)` to one file and lay its diagram out again (the DI follows the new shape)."""
+    """Apply `change(root)` to one file. Its diagram is dropped rather than laid out again: process
+    versions never read the DI, and the layout tool is a design-time Node.js tool (tools/)."""
     path = directory / file_name
     root = etree.fromstring(path.read_bytes())
     change(root)
-    path.write_text(layout_xml(etree.tostring(root, encoding="unicode")), encoding="utf-8")
+    for diagram in root.findall("{http://www.omg.org/spec/BPMN/20100524/DI}BPMNDiagram"):
+        root.remove(diagram)
+    path.write_text(etree.tostring(root, encoding="unicode"), encoding="utf-8")
 
 
 def _by_id(root: etree._Element, element_id: str) -> etree._Element:
@@ -137,8 +139,12 @@ def at_urge_builder(driver, **kw) -> Case:  # noqa: ANN001, ANN003
 
 
 def at_construction(driver, **kw) -> Case:  # noqa: ANN001, ANN003
+    """A category-2 case whose builder reported and 住建 found it built: the delivery and the signing open."""
     case = at_urge_builder(driver, **kw)
     driver.complete(case, "urge_builder")
+    assert sorted(driver.open_ids(case)) == ["c2_report_progress", "sign_return_agreements"]
+    driver.complete(case, "c2_report_progress")
+    driver.complete(case, "c2_check_progress", construction_completed=True)
     assert sorted(driver.open_ids(case)) == ["complete_construction", "sign_return_agreements"]
     return case
 
@@ -160,7 +166,7 @@ def test_running_cases_keep_their_version_and_new_cases_take_the_new_one(driver,
     assert tasks.task_meta(driver.session, urge).name == "督促建设单位加快建设进度"
     assert [f.key for f in tasks.task_fields(driver.session, urge)] == ["planned_delivery_date", "urging_measures"]
     driver.complete(old, "urge_builder")
-    assert sorted(driver.open_ids(old)) == ["complete_construction", "sign_return_agreements"]
+    assert sorted(driver.open_ids(old)) == ["c2_report_progress", "sign_return_agreements"]
     assert version_of(driver.session, old) == 1
 
     new = at_urge_builder(driver)
@@ -170,7 +176,7 @@ def test_running_cases_keep_their_version_and_new_cases_take_the_new_one(driver,
     review = driver.task(new, "review_progress")
     assert [f.key for f in tasks.task_fields(driver.session, review)] == ["progress_note"]
     driver.complete(new, "review_progress")
-    assert sorted(driver.open_ids(new)) == ["complete_construction", "sign_return_agreements"]
+    assert sorted(driver.open_ids(new)) == ["c2_report_progress", "sign_return_agreements"]
 
     counts = {v.number: (v.open_cases, v.all_cases) for v in processes.list_versions(driver.session)}
     assert counts == {1: (1, 1), 2: (1, 1)}
@@ -235,8 +241,8 @@ def test_dry_run_reports_and_writes_nothing_then_migration_keeps_open_tasks(driv
     driver.complete(before_review, "urge_builder")
     assert driver.open_ids(before_review) == ["review_progress"]
     driver.complete(before_review, "review_progress")
-    for step in ("complete_construction", "sign_return_agreements"):
-        driver.complete(before_review, step)
+    driver.finish_construction(before_review)
+    driver.complete(before_review, "sign_return_agreements")
     driver.resettle_all(before_review)
     driver.verify_and_close(before_review)
     # The one not yet classified gets the new step too.
@@ -366,6 +372,8 @@ def test_a_case_waiting_at_a_removed_task_is_refused_and_the_others_migrate(driv
     # The migrated one never meets the removed task.
     driver.complete(before_review, "urge_builder")
     driver.complete(before_review, "review_progress")
+    driver.complete(before_review, "c2_report_progress")
+    driver.complete(before_review, "c2_check_progress", construction_completed=True)
     assert driver.open_ids(before_review) == ["sign_return_agreements"]
 
 
@@ -486,7 +494,7 @@ def test_a_broken_copy_is_refused_and_running_cases_carry_on(driver, tmp_path, b
     assert "case_lifecycle.bpmn" in str(refused.value) or "category_3" in str(refused.value)
     assert [v.number for v in processes.list_versions(driver.session)] == [1]
     driver.complete(case, "urge_builder")
-    assert sorted(driver.open_ids(case)) == ["complete_construction", "sign_return_agreements"]
+    assert sorted(driver.open_ids(case)) == ["c2_report_progress", "sign_return_agreements"]
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ REASON = "法院已明确年内无法判决，府院联动无果，市场化接�
 
 def _at_court_judgment(driver):  # noqa: ANN001, ANN202
     case = driver.new_case(1, now=at("2026-03-02 09:00"))
-    driver.intake_and_classify(case)
-    driver.complete(case, "linkage_meeting")
-    driver.complete(case, "preserve_housing")
+    driver.to_court_judgment(case)
     assert driver.open_ids(case) == ["court_judgment"]
     return case
 

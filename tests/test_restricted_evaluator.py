@@ -61,6 +61,40 @@ def test_deadline_follows_the_injected_clock():
         assert evaluate("deadline_this_year(9, 30)", {}) == "2027-09-30T23:59:59+08:00"
 
 
+def test_next_deadline_is_this_years_until_it_has_passed_then_next_years():
+    from datetime import UTC, datetime
+
+    from workflows.engine import clock
+    for moment, expected in [
+        (datetime(2027, 2, 1, tzinfo=UTC), "2027-09-30T23:59:59+08:00"),
+        (datetime(2027, 9, 30, 15, 59, 59, tzinfo=UTC), "2027-09-30T23:59:59+08:00"),  # the last second
+        (datetime(2027, 9, 30, 16, 0, 0, tzinfo=UTC), "2028-09-30T23:59:59+08:00"),  # 1 October in China
+        (datetime(2027, 12, 31, 23, 0, tzinfo=UTC), "2028-09-30T23:59:59+08:00"),
+    ]:
+        with clock.frozen_at(moment):
+            assert evaluate("next_deadline(9, 30)", {}) == expected, moment
+
+
+def test_end_of_day_turns_a_date_field_into_the_end_of_that_day_in_china():
+    from datetime import date
+    assert evaluate("end_of_day(reply_deadline)", {"reply_deadline": "2026-05-15"}) == "2026-05-15T23:59:59+08:00"
+    assert evaluator.end_of_day(date(2026, 5, 15)) == "2026-05-15T23:59:59+08:00"
+    # The clock plays no part: the day is the one written in the form.
+    from datetime import UTC, datetime
+
+    from workflows.engine import clock
+    with clock.frozen_at(datetime(2030, 1, 1, tzinfo=UTC)):
+        assert evaluate("end_of_day('2026-12-31')", {}) == "2026-12-31T23:59:59+08:00"
+
+
+@pytest.mark.parametrize("value", ["", "2026-13-01", "明天", "2026-05-15T08:00:00+08:00", 20260515, None,
+                                   "9" * 5000])
+def test_end_of_day_refuses_what_is_not_a_date(value):
+    with pytest.raises(ValueError, match="end_of_day 需要一个日期"):
+        evaluate("end_of_day(d)", {"d": value})
+    check_expression("end_of_day(d)")  # the call itself is allowed; only the value is wrong
+
+
 MALICIOUS = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs" targetNamespace="http://x">

@@ -88,8 +88,8 @@ def test_a_deadline_passed_before_a_completion_fires_inside_it_as_the_system(dri
     """Nobody ran the timers on 1 January; the officer's completion on 2 January passes the deadline.
     History must not credit the path change to the officer."""
     (case,) = _cases_waiting_for_year_end(driver, 1)
-    completion = driver.complete(case, "complete_construction", now=at("2027-01-02 10:00"))
-    assert sorted(driver.open_ids(case)) == ["sign_return_agreements", "yearend_supervision"]
+    completion = driver.complete(case, "c2_report_progress", now=at("2027-01-02 10:00"))
+    assert sorted(driver.open_ids(case)) == ["c2_check_progress", "sign_return_agreements", "yearend_supervision"]
     fired = driver.events(case, "timer_fired")
     assert len(fired) == 1 and fired[0].actor_id is None
     assert "办结" in fired[0].summary

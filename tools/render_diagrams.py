@@ -7,7 +7,7 @@ library, Debian's Chromium and the npm package bpmn-js, and installs those when 
 * ``apt-get install -y chromium fonts-noto-cjk`` when ``/usr/bin/chromium`` is absent (and
   ``fonts-noto-cjk`` alone when Chromium is there but no CJK font is; without it Chinese labels
   render as boxes);
-* ``npm install --prefix tools bpmn-js@18`` when ``tools/node_modules/bpmn-js`` is absent.
+* ``npm install --prefix tools`` (tools/package.json) when ``tools/node_modules/bpmn-js`` is absent.
 
 For every file it writes a small HTML page that loads bpmn-js's NavigatedViewer bundle from
 ``tools/node_modules/bpmn-js/dist/`` over ``file://`` (the XML is embedded in the page, so nothing
@@ -109,7 +109,8 @@ def ensure_bpmn_js() -> None:
     npm = shutil.which("npm")
     if npm is None:
         raise SystemExit("npm not found; install Node.js/npm to fetch bpmn-js")
-    _run([npm, "install", "--prefix", str(TOOLS_DIR), "--no-audit", "--no-fund", "bpmn-js@18"])
+    # tools/package.json pins bpmn-js (with the other design-time packages).
+    _run([npm, "install", "--prefix", str(TOOLS_DIR), "--no-audit", "--no-fund"])
     if not (DIST_DIR / BUNDLE).exists():
         raise SystemExit(f"bpmn-js installed but {DIST_DIR / BUNDLE} is missing")
 

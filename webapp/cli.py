@@ -7,6 +7,7 @@ import getpass
 import json
 import re
 import socket
+import subprocess
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -433,14 +434,24 @@ def timers_cmd(now_text: str | None) -> None:
         click.echo(f"  {f['case_code']}：新任务 {opened}")
 
 
+# A design-time tool (Node.js + elkjs), run as a separate process rather than imported: the
+# application itself never needs it, and a checkout without tools/ still runs.
+LAYOUT_TOOL = Path(__file__).resolve().parent.parent / "tools" / "layout_bpmn.py"
+
+
 @main.command("layout-bpmn")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def layout_bpmn_cmd(paths: tuple[Path, ...]) -> None:
-    """为流程文件重新生成图形布局（BPMNDI），不改动流程逻辑。"""
+    """为流程文件重新生成图形布局（BPMNDI），不改动流程逻辑（需要 Node.js；首次运行会用 npm 安装 tools/ 的依赖）。"""
     _require_files(paths)
-    from workflows.engine.layout import layout_file
-    for p in paths:
-        click.echo(f"{p}: {'已更新' if layout_file(p) else '无变化'}")
+    if not LAYOUT_TOOL.is_file():
+        _fail(f"找不到布局工具 {LAYOUT_TOOL}（它只随源码仓库提供）")
+    done = subprocess.run([sys.executable, str(LAYOUT_TOOL), "--json", *map(str, paths)],
+                          capture_output=True, text=True, encoding="utf-8")
+    if done.returncode != 0:
+        _fail("布局失败：" + (done.stderr.strip() or done.stdout.strip()))
+    for p, changed in json.loads(done.stdout).items():
+        click.echo(f"{p}: {'已更新' if changed else '无变化'}")
 
 
 @main.command("reclassify")

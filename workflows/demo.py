@@ -6,6 +6,7 @@ was routed to, so the demo history looks exactly like real use.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from models import USER_ROLES, Agency, Case, Region, Task, User
 
 from . import cases, regions, tasks
 from .cases import NewCase
-from .engine.specs import FormField
+from .engine.specs import FILE_TYPES, FormField
 from .users import hash_password
 
 DEMO_COUNTIES = ["榆树市", "农安县", "德惠市", "九台区", "梅河口市", "公主岭市", "舒兰市", "敦化市"]
@@ -78,9 +79,23 @@ def _value(field: FormField, rng: random.Random, households: int) -> object:
         return households
     if field.type == "enum":
         return rng.choice(field.options)[0]
+    # Confirmations and attachments are derived, not drawn, so that declaring them left the demo's random
+    # sequence, and so the task numbers README shows, as they were.
+    if field.must_be_true:
+        return True
+    if field.type == "file":
+        # A reference as the web UI will submit it; the demo has no file store, so the hash names nothing.
+        extension = field.accept[0]
+        return {"sha256": hashlib.sha256(f"{field.key}-{households}".encode()).hexdigest(),
+                "name": f"{field.label}{extension}", "size": 100_000 + households,
+                "content_type": FILE_TYPES[extension][0]}
+    # Every other field draws the same two numbers whether it uses them or not (as it always has).
+    decimal, coin = round(rng.uniform(50, 900), 1), rng.random() < 0.8
+    if field.case_field == "households_overdue" or field.max_case:
+        return households  # all confirmed, all signed
     return {"text": f"{field.label}（演示）", "textarea": f"{field.label}：已按要求办理。",
-            "integer": max(int(field.minimum or 0), min(households, 10)), "decimal": round(rng.uniform(50, 900), 1),
-            "boolean": rng.random() < 0.8, "date": "2026-06-30"}[field.type]
+            "integer": max(int(field.minimum or 0), min(households, 10)), "decimal": decimal,
+            "boolean": coin, "date": "2026-06-30"}[field.type]
 
 
 def _officer(session: Session, task: Task) -> User:

@@ -60,7 +60,12 @@ def seed_jilin(session: Session) -> dict[str, Region]:
 
 def seed_agencies(session: Session, regions: dict[str, Region]) -> int:
     """Every county gets each agency role (city districts share the city's fire brigade); each city
-    and the province get a 安居办 and the departments that act at that level."""
+    and the province get a 安居办 and the departments that act at that level, and every county and city
+    its government's office (市县政府, the lane of the decisions seed 001 gives the 市县政府).
+
+    Idempotent: an agency a place already has is left alone, so running it again on an existing
+    database adds only what a newer release introduced (migration 0006 does the same for the
+    government offices on `huiqian init`)."""
     have = {(a.region_id, a.role) for a in session.scalars(select(Agency))}
     count = 0
     for region in regions.values():
@@ -68,7 +73,7 @@ def seed_agencies(session: Session, regions: dict[str, Region]) -> int:
             roles = [r for r in AGENCY_ROLES
                      if not (r in CITY_SHARED_ROLES and region.name.endswith("区") and not region.direct_to_province)]
         elif region.level == "city":
-            roles = ["supervision", "housing", "finance", "fire", "court"]
+            roles = ["supervision", "housing", "finance", "fire", "court", "government"]
         else:
             roles = ["supervision", "housing", "finance"]
         for role in roles:
@@ -85,6 +90,9 @@ def _agency_name(region: Region, role: str) -> str:
         return f"{region.name}人民法院" if region.level == "county" else f"{region.name}中级人民法院"
     if role == "supervision":
         return f"{region.name}保障性安居工程领导小组办公室"
+    if role == "government":
+        # 长白山管委会 is the province's agency, not a people's government: its own office acts for it.
+        return f"{region.name}办公室" if region.name.endswith("管委会") else f"{region.name}人民政府办公室"
     if role == "community":
         return f"{region.name}棚改片区街道办事处"
     return f"{region.name}{AGENCY_SUFFIX[role]}"

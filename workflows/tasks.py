@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, object_session
@@ -12,9 +13,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models import Agency, Case, ProcessInstance, ProcessVersion, Region, Task, User
 
-from . import forms, history, inputs, instances, permissions, processes
+from . import forms, history, inputs, instances, permissions, processes, resolution
 from .engine import clock, routing, runtime
-from .engine.specs import FormField, TaskMeta
+from .engine.specs import CASE_BOUNDS, FormField, TaskMeta
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .transactions import mutation
 
@@ -183,29 +184,97 @@ def unclaim(session: Session, actor: User, task_id: int, *, now: datetime | None
     return task
 
 
-_CASE_FIELD_LABELS = {"households_resettled": "累计已安置户数", "category": "解决类别",
-                      "target_date": "目标完成日期", "responsible_leader": "包保领导"}
+_CASE_FIELD_LABELS = {"households_overdue": "逾期未安置户数", "households_resettled": "累计已安置户数",
+                      "category": "解决类别", "target_date": "目标完成日期", "responsible_leader": "包保领导"}
+# The largest household count a case may be confirmed at. The biggest projects on a county's ledger
+# have a few thousand households; a count past this is a typing error, not a project.
+HOUSEHOLDS_MAX = 100_000
+
+
+def _case_value(field: FormField, value: Any) -> Any:
+    if field.case_field == "category":
+        return int(value)
+    if field.case_field == "target_date":
+        return date.fromisoformat(value)
+    return value
+
+
+def _case_errors(case: Case, fields: tuple[FormField, ...], cleaned: dict[str, Any],
+                 new: dict[str, Any]) -> dict[str, list[str]]:
+    """What the submitted values may not be, given the case (a form cannot know it): the counts stay
+    within the case's household count as this submission leaves it (the database refuses a resettled
+    count above it, PostgreSQL mid-transaction), and `max-case` fields stay within the case attribute."""
+    errors: dict[str, list[str]] = {}
+
+    def refuse(field: FormField, problem: str) -> None:
+        message = f"{field.label}：{problem}"
+        if message not in errors.get(field.key, []):
+            errors.setdefault(field.key, []).append(message)
+
+    by_case_field = {f.case_field: f for f in fields if f.case_field and f.key in cleaned}
+    overdue = new.get("households_overdue", case.households_overdue)
+    resettled = new.get("households_resettled", case.households_resettled)
+    if "households_overdue" in new:
+        field = by_case_field["households_overdue"]
+        if not 1 <= overdue <= HOUSEHOLDS_MAX:
+            refuse(field, f"应在 1–{HOUSEHOLDS_MAX} 户之间")
+        elif overdue < resettled:
+            refuse(field, f"不能少于已安置户数 {resettled}")
+    if "households_resettled" in new and resettled > overdue:
+        refuse(by_case_field["households_resettled"], f"不能超过逾期未安置户数 {overdue}")
+    bounds = {"households_overdue": overdue}
+    for field in fields:
+        if field.max_case and field.key in cleaned:
+            bound = bounds.get(field.max_case, getattr(case, field.max_case))
+            if cleaned[field.key] > bound:
+                refuse(field, f"不能超过{CASE_BOUNDS[field.max_case]} {bound}")
+    return errors
 
 
 def _apply_case_fields(case: Case, fields: tuple[FormField, ...], cleaned: dict[str, Any]) -> dict[str, Any]:
+    """Check the values against the case, then write the declared case fields back; nothing is written
+    when anything is refused. Returns the changes as {attribute: {from, to}} for history."""
+    new = {f.case_field: _case_value(f, cleaned[f.key]) for f in fields if f.case_field and f.key in cleaned}
+    errors = _case_errors(case, fields, cleaned, new)
+    if errors:
+        first = next(iter(errors.values()))[0]
+        more = f"（另有 {len(errors) - 1} 个字段有误）" if len(errors) > 1 else ""
+        raise Invalid(f"表单校验未通过：{first}{more}", errors=errors)
     changes: dict[str, Any] = {}
-    for field in fields:
-        if not field.case_field or field.key not in cleaned:
-            continue
-        value = cleaned[field.key]
-        if field.case_field == "households_resettled" and value > case.households_overdue:
-            raise Invalid(f"{field.label}不能超过逾期未安置户数 {case.households_overdue}",
-                          errors={field.key: [f"{field.label}：不能超过逾期未安置户数 {case.households_overdue}"]})
-        if field.case_field == "category":
-            value = int(value)
-        if field.case_field == "target_date":
-            value = date.fromisoformat(value)
-        old = getattr(case, field.case_field)
+    for name, value in new.items():
+        old = getattr(case, name)
         if old != value:
-            changes[field.case_field] = {"from": str(old) if isinstance(old, date) else old,
-                                         "to": str(value) if isinstance(value, date) else value}
-            setattr(case, field.case_field, value)
+            changes[name] = {"from": str(old) if isinstance(old, date) else old,
+                             "to": str(value) if isinstance(value, date) else value}
+            setattr(case, name, value)
     return changes
+
+
+def _process_data(fields: tuple[FormField, ...], cleaned: dict[str, Any]) -> dict[str, Any]:
+    """What the process receives: the form's values, and each value written to the case also under the
+    case attribute's name, so gateways read the case as it now is (intake's households_confirmed is the
+    households_overdue every later "all resettled?" and "all signed?" compares against)."""
+    extra = {f.case_field: cleaned[f.key] for f in fields
+             if f.case_field and f.key in cleaned and f.case_field != f.key}
+    return {**cleaned, **extra} if extra else cleaned
+
+
+def _check_requirement(case: Case, instance: ProcessInstance, bundle: Any, task: Task, actor: User,
+                       cleaned: dict[str, Any]) -> None:
+    """A task declaring `requires` (核验通过, 销号) is refused, naming what is missing, until the rule holds
+    for the case and the process data at the task (workflows/resolution.py). Only those tasks pay for
+    reading the process state here."""
+    meta = bundle.task_meta(task.process_id, task.bpmn_id)
+    rule = meta.properties.get("requires")
+    if rule is None:
+        return
+    when = meta.properties.get("requires_when")
+    if when is not None and cleaned.get(when) is not True:
+        return  # e.g. 核验不通过: the case goes back for rectification, which needs no rule
+    action = next((f.label for f in meta.fields if f.key == when), meta.name)
+    with instances.engine_work(case, actor):
+        spiff_task = runtime.load(instance.state, bundle).get_task_from_id(UUID(task.spiff_task_id))
+    resolution.require(rule, case, spiff_task.data if spiff_task is not None else {}, action=action, field=when)
 
 
 def _store_completion(session: Session, task: Task, actor: User, now: datetime, data: dict[str, Any]) -> None:
@@ -266,7 +335,8 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     Permission: an officer of the task's agency; a city or province supervisor over the case's place
     only as 代办 with `on_behalf_reason` (never a court's task; see permissions.require_can_complete).
     A task claimed by someone else can only be completed by them or a supervisor.
-    Validation: `data` against the fields the BPMN task declares (Invalid names each field).
+    Validation: `data` against the fields the BPMN task declares (Invalid names each field), counts
+    against the case (`max-case`), and a task's declared `requires` rule (workflows/resolution.py).
     Side effects, in one transaction: workflow state (version-checked: a concurrent completion
     raises Conflict), task projection, case fields and status, history.
     """
@@ -286,10 +356,11 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     fields = bundle.task_meta(task.process_id, task.bpmn_id).fields
     cleaned = forms.validate(fields, data)
     changes = _apply_case_fields(case, fields, cleaned)
+    _check_requirement(case, instance, bundle, task, actor, cleaned)
     with instances.engine_work(case, actor), clock.frozen_at(now):
         workflow = runtime.load(instance.state, bundle)
         try:
-            step = runtime.complete(workflow, task.spiff_task_id, cleaned)
+            step = runtime.complete(workflow, task.spiff_task_id, _process_data(fields, cleaned))
         except LookupError:
             raise Conflict("流程中该任务已不可办理，请刷新") from None
     _store_completion(session, task, actor, now, cleaned)

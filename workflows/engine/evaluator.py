@@ -70,6 +70,37 @@ def deadline_this_year(month: int, day: int) -> str:
     return datetime.combine(date(year, month, day), time_of_day(23, 59, 59), CHINA).isoformat()
 
 
+def _end_of(day: date) -> str:
+    return datetime.combine(day, time_of_day(23, 59, 59), CHINA).isoformat()
+
+
+def next_deadline(month: int, day: int) -> str:
+    """End of the given day (China time) in the current year, or in the next year once this year's has
+    passed: a step reached after a yearly deadline gets the next one instead of a deadline that has
+    already gone by (which would fire the moment the step opens)."""
+    now = clock.now().astimezone(CHINA)
+    moment = datetime.combine(date(now.year, month, day), time_of_day(23, 59, 59), CHINA)
+    if moment < now:
+        moment = datetime.combine(date(now.year + 1, month, day), time_of_day(23, 59, 59), CHINA)
+    return moment.isoformat()
+
+
+def end_of_day(value: Any) -> str:
+    """End of a day named in task data (China time), as the ISO string a timer wants: a deadline an
+    officer wrote into a form (date fields store "YYYY-MM-DD") drives the timer that waits for it."""
+    if isinstance(value, datetime):
+        return _end_of(value.astimezone(CHINA).date() if value.tzinfo else value.date())
+    if isinstance(value, date):
+        return _end_of(value)
+    if isinstance(value, str) and len(value) <= 10:
+        try:
+            return _end_of(date.fromisoformat(value))
+        except ValueError:
+            pass
+    shown = value if isinstance(value, str) and len(value) <= 40 else type(value).__name__
+    raise ValueError(f"end_of_day 需要一个日期（YYYY-MM-DD），收到的是 {shown!r}")
+
+
 def today() -> str:
     return clock.now().astimezone(CHINA).date().isoformat()
 
@@ -85,6 +116,8 @@ def _bounded_str(*args: Any) -> str:
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "deadline_this_year": deadline_this_year,
+    "next_deadline": next_deadline,
+    "end_of_day": end_of_day,
     "today": today,
     "len": len,
     "min": min,

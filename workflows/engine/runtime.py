@@ -112,16 +112,23 @@ def ready_uuids(workflow: BpmnWorkflow) -> set[str]:
     return {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
-def _open_and_waiting(workflow: BpmnWorkflow) -> tuple[set[str], list[Any]]:
-    """Ready user tasks and waiting timers in one walk of the task tree (the hot path needs both)."""
-    ready, timers = set(), []
-    for t in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        if t.state == TaskState.READY:
-            if t.task_spec.manual:
-                ready.add(str(t.id))
-        elif isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition):
-            timers.append(t)
-    return ready, timers
+def _is_timer(task: Any) -> bool:
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
+_FIRED_STATES = TaskState.READY | TaskState.COMPLETED
+
+
+def _open_and_fired(workflow: BpmnWorkflow) -> tuple[set[str], set[UUID]]:
+    """Ready user tasks, and the timers that have already fired, in one walk of the task tree (the hot
+    path needs both: what was open before a move, and which timers a move fires)."""
+    ready, fired = set(), set()
+    for t in workflow.get_tasks(state=_FIRED_STATES):
+        if t.state == TaskState.READY and t.task_spec.manual:
+            ready.add(str(t.id))
+        elif _is_timer(t):
+            fired.add(t.id)
+    return ready, fired
 
 
 @dataclass(frozen=True)
@@ -180,14 +187,12 @@ class FiredTimer:
     due_at: datetime | None
 
 
-def _waiting_timers(workflow: BpmnWorkflow) -> list[Any]:
-    return [t for t in workflow.get_tasks(state=TaskState.WAITING)
-            if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)]
-
-
-def _fired(waiting: list[Any]) -> list[FiredTimer]:
+def _fired_since(workflow: BpmnWorkflow, fired_before: set[UUID]) -> list[FiredTimer]:
+    """The timers that fired since `fired_before` was taken: those that were waiting, and those armed
+    and fired within the same move (a deadline already past when its step opens, e.g. a date an officer
+    wrote into the form that has gone by). Either way history must say so; none fires unrecorded."""
     return [FiredTimer(t.task_spec.bpmn_name or t.task_spec.bpmn_id, _timer_value(t))
-            for t in waiting if t.state in (TaskState.READY, TaskState.COMPLETED)]
+            for t in workflow.get_tasks(state=_FIRED_STATES) if t.id not in fired_before and _is_timer(t)]
 
 
 @dataclass(frozen=True)
@@ -204,12 +209,12 @@ def complete(workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> St
     task = workflow.get_task_from_id(UUID(task_uuid))
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         raise LookupError(task_uuid)
-    open_before, waiting = _open_and_waiting(workflow)
+    open_before, fired_before = _open_and_fired(workflow)
     try:
         task.data.update(data)
         task.run()
         workflow.do_engine_steps()
-        fired = _fired(waiting)
+        fired = _fired_since(workflow, fired_before)
         if fired:
             # A timer made ready at the end of the last step runs its outgoing path on the next.
             workflow.do_engine_steps()
@@ -221,7 +226,7 @@ def complete(workflow: BpmnWorkflow, task_uuid: str, data: dict[str, Any]) -> St
 def signal(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> Step:
     """Deliver a signal the process models (e.g. "reclassify", caught by interrupting boundary events)
     with `payload` merged into the catching event's data; LookupError if nothing is waiting for it."""
-    open_before, waiting = _open_and_waiting(workflow)
+    open_before, fired_before = _open_and_fired(workflow)
     if not any(getattr(t.task_spec, "event_definition", None) is not None
                and getattr(t.task_spec.event_definition, "name", None) == name
                for t in workflow.get_tasks(state=TaskState.WAITING)):
@@ -231,12 +236,12 @@ def signal(workflow: BpmnWorkflow, name: str, payload: dict[str, Any]) -> Step:
         workflow.do_engine_steps()
     except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
         raise _engine_failure(exc) from None
-    return Step(open_before, _fired(waiting))
+    return Step(open_before, _fired_since(workflow, fired_before))
 
 
 def fire_timers(workflow: BpmnWorkflow) -> list[FiredTimer]:
     """Let due timers fire (the clock module decides what 'now' is) and run what follows them."""
-    waiting = _waiting_timers(workflow)
+    _, fired_before = _open_and_fired(workflow)
     try:
         workflow.refresh_timers()
         workflow.do_engine_steps()
@@ -245,7 +250,7 @@ def fire_timers(workflow: BpmnWorkflow) -> list[FiredTimer]:
         workflow.do_engine_steps()
     except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
         raise _engine_failure(exc) from None
-    return _fired(waiting)
+    return _fired_since(workflow, fired_before)
 
 
 def next_timer(workflow: BpmnWorkflow) -> datetime | None:

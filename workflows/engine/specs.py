@@ -44,11 +44,42 @@ FIELD_TYPES = {
     "boolean": "是/否",
     "date": "日期",
     "enum": "单选",
+    "file": "附件",
 }
 # Case attributes a form field may write back to the case (declared in BPMN as case-field="...").
-CASE_FIELDS = {"households_resettled", "category", "target_date", "responsible_leader"}
+CASE_FIELDS = {"households_overdue", "households_resettled", "category", "target_date", "responsible_leader"}
+# Case attributes a number field may be bounded by (declared as max-case="..."): a form cannot know the
+# case, so the service layer checks the submitted value against the case's own count.
+CASE_BOUNDS = {"households_overdue": "逾期未安置户数"}
 # Task properties the engine understands (declared as <hq:property name=".." value=".."/>).
-TASK_PROPERTIES = {"case_status"}
+# `requires` names a rule the service layer checks before the task may complete (see REQUIREMENTS);
+# `requires_when` limits it to submissions where the named boolean field is true (verify: 核验通过).
+TASK_PROPERTIES = {"case_status", "requires", "requires_when"}
+# Rules a task may require; each is implemented once in the service layer (workflows/resolution.py).
+REQUIREMENTS = {"households_resolved": "全部逾期未安置户已按规定方式落实安置"}
+
+# Attachments: a file field's value is a reference to an uploaded file, never the file. The types a
+# field may accept are named by extension; each maps to the MIME types a browser reports for it, so
+# the reference's content_type can be checked against what the BPMN allows. OFD is the national
+# standard for electronic official documents (GB/T 33190), which government scans often come as.
+FILE_TYPES: dict[str, tuple[str, ...]] = {
+    ".pdf": ("application/pdf",),
+    ".ofd": ("application/ofd",),
+    ".jpg": ("image/jpeg",),
+    ".jpeg": ("image/jpeg",),
+    ".png": ("image/png",),
+    ".tif": ("image/tiff",),
+    ".tiff": ("image/tiff",),
+    ".doc": ("application/msword",),
+    ".docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+    ".xls": ("application/vnd.ms-excel",),
+    ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",),
+}
+# Signed agreements, rulings, minutes and certificates arrive as scans or PDFs.
+DEFAULT_ACCEPT = (".pdf", ".jpg", ".jpeg", ".png")
+DEFAULT_MAX_SIZE = 20 * 1024 * 1024
+# A BPMN file may raise a field's limit, but not without bound: the storage behind it is shared.
+MAX_FILE_SIZE = 200 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -62,14 +93,25 @@ class FormField:
     maximum: float | None = None
     case_field: str | None = None
     help: str | None = None
+    # A boolean that only "yes" satisfies: a content an agreement must contain, confirmed by the officer.
+    must_be_true: bool = False
+    # A number that may not exceed this case attribute (CASE_BOUNDS), checked by the service layer.
+    max_case: str | None = None
+    # file fields: allowed extensions (FILE_TYPES) and the largest size in bytes.
+    accept: tuple[str, ...] = ()
+    max_size: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "label": self.label, "type": self.type, "required": self.required}
         if self.options:
             out["options"] = [{"value": v, "label": lbl} for v, lbl in self.options]
-        for name in ("minimum", "maximum", "case_field", "help"):
+        for name in ("minimum", "maximum", "case_field", "help", "max_case", "max_size"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
+        if self.must_be_true:
+            out["must_be_true"] = True
+        if self.accept:
+            out["accept"] = list(self.accept)
         return out
 
 
@@ -283,12 +325,54 @@ def _parse_field(el: etree._Element, task_id: str, file_name: str) -> FormField:
     if case_field and case_field not in CASE_FIELDS:
         raise ProcessDefinitionError(f"表单字段 {key} 的 case-field {case_field!r} 不受支持", **where)
 
+    required = el.get("required", "false") == "true"
+
     def num(name: str) -> float | None:
         return float(el.get(name)) if el.get(name) is not None else None
 
-    return FormField(key=key, label=label, type=ftype, required=el.get("required", "false") == "true",
+    must_be_true = el.get("must-be-true", "false") == "true"
+    if must_be_true and ftype != "boolean":
+        raise ProcessDefinitionError(f"表单字段 {key} 不是是/否字段，不能声明 must-be-true", **where)
+    if must_be_true and not required:
+        # "Not answered" must not pass where only "yes" does.
+        raise ProcessDefinitionError(f"表单字段 {key} 声明了 must-be-true，须同时 required=\"true\"", **where)
+    max_case = el.get("max-case")
+    if max_case is not None:
+        if max_case not in CASE_BOUNDS:
+            raise ProcessDefinitionError(f"表单字段 {key} 的 max-case {max_case!r} 不受支持"
+                                         f"（可用：{'、'.join(CASE_BOUNDS)}）", **where)
+        if ftype not in ("integer", "decimal"):
+            raise ProcessDefinitionError(f"表单字段 {key} 不是数字字段，不能声明 max-case", **where)
+    accept: tuple[str, ...] = ()
+    max_size: int | None = None
+    if ftype == "file":
+        accept, max_size = _parse_file_limits(el, key, where)
+    elif el.get("accept") is not None or el.get("max-size") is not None:
+        raise ProcessDefinitionError(f"表单字段 {key} 不是附件字段，不能声明 accept 或 max-size", **where)
+    return FormField(key=key, label=label, type=ftype, required=required,
                      options=options, minimum=num("min"), maximum=num("max"), case_field=case_field,
-                     help=el.get("help"))
+                     help=el.get("help"), must_be_true=must_be_true, max_case=max_case, accept=accept,
+                     max_size=max_size)
+
+
+def _parse_file_limits(el: etree._Element, key: str, where: dict[str, str]) -> tuple[tuple[str, ...], int]:
+    """accept=".pdf,.jpg" (extensions known to FILE_TYPES) and max-size in bytes, with defaults."""
+    raw_accept = el.get("accept")
+    if raw_accept is None:
+        accept = DEFAULT_ACCEPT
+    else:
+        accept = tuple(dict.fromkeys(t.strip().lower() for t in raw_accept.split(",") if t.strip()))
+        unknown = [t for t in accept if t not in FILE_TYPES]
+        if not accept or unknown:
+            shown = "、".join(unknown) or "（空）"
+            raise ProcessDefinitionError(f"附件字段 {key} 的 accept 含不支持的类型 {shown}"
+                                         f"（可用：{' '.join(FILE_TYPES)}）", **where)
+    raw_size = el.get("max-size")
+    if raw_size is None:
+        return accept, DEFAULT_MAX_SIZE
+    if not raw_size.strip().isdigit() or not 0 < int(raw_size) <= MAX_FILE_SIZE:
+        raise ProcessDefinitionError(f"附件字段 {key} 的 max-size 应为 1–{MAX_FILE_SIZE} 之间的字节数", **where)
+    return accept, int(raw_size)
 
 
 _HQ_ROLE = f"{{{HQ_NS}}}role"
@@ -311,6 +395,19 @@ def _parse_lane(el: etree._Element, file_name: str) -> Lane:
         levels = "、".join(f"{code}（{label}）" for code, label in LEVELS.items())
         raise ProcessDefinitionError(f"{shown}的层级 hq:level={level!r} 未知（可用：{levels}）", **where)
     return Lane(role, level, name)  # an unnamed lane is shown by its role's label (Lane.display)
+
+
+def _check_requirement(props: dict[str, str], fields: tuple[FormField, ...], tid: str, file_name: str) -> None:
+    """A task's `requires` names a known rule; `requires_when` names a boolean field of the same task."""
+    where = {"element_id": tid, "file": file_name}
+    rule, when = props.get("requires"), props.get("requires_when")
+    if rule is not None and rule not in REQUIREMENTS:
+        raise ProcessDefinitionError(f"任务属性 requires 的值 {rule!r} 未知（可用：{'、'.join(REQUIREMENTS)}）", **where)
+    if when is not None:
+        if rule is None:
+            raise ProcessDefinitionError("任务属性 requires_when 须与 requires 同时声明", **where)
+        if not any(f.key == when and f.type == "boolean" for f in fields):
+            raise ProcessDefinitionError(f"任务属性 requires_when 应为本任务的是/否字段，{when!r} 不是", **where)
 
 
 def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str], TaskMeta]:
@@ -336,6 +433,7 @@ def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str]
             for name in props:
                 if name not in TASK_PROPERTIES:
                     raise ProcessDefinitionError(f"未知的任务属性 {name!r}", element_id=tid, file=file_name)
+            _check_requirement(props, fields, tid, file_name)
             doc = ut.find("bpmn:documentation", NS)
             lane = lane_of[tid]
             tasks[(pid, tid)] = TaskMeta(pid, tid, ut.get("name"), lane.key, fields, props,
