@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from models import Agency, Case, ProcessInstance, ProcessSpec, Region, Task, User  # noqa: E402
+from models import Agency, Case, ProcessInstance, ProcessVersion, Region, Task, User  # noqa: E402
 from workflows import db, regions, tasks  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -40,8 +40,7 @@ def populate(engine, n_tasks: int) -> dict[str, int]:  # noqa: ANN001
         s.commit()
         counties = list(s.scalars(select(Region).where(Region.level == "county")))
         agencies = {(a.region_id, a.role): a.id for a in s.scalars(select(Agency))}
-        spec = ProcessSpec(process_id="case_lifecycle", name="x", version=1, source_hash="0" * 64, file_name="x",
-                           source="")
+        spec = ProcessVersion(number=1, content_hash="0" * 64, deployed_by="benchmark")
         s.add(spec)
         s.flush()
         n_cases = max(1, n_tasks // 4)
@@ -52,7 +51,7 @@ def populate(engine, n_tasks: int) -> dict[str, int]:  # noqa: ANN001
         s.execute(insert(Case.__table__), case_rows)
         case_ids = list(s.execute(select(Case.id, Case.region_id)))
         s.execute(insert(ProcessInstance.__table__), [
-            {"case_id": cid, "spec_id": spec.id, "spec_refs": {}, "state": "", "version": 1, "completed": False,
+            {"case_id": cid, "version_id": spec.id, "state": "", "version": 1, "completed": False,
              "serializer_version": "", "timer_failures": 0, "updated_at": NOW} for cid, _ in case_ids])
         instance_of = dict(s.execute(select(ProcessInstance.case_id, ProcessInstance.id)).all())
         roles = ["housing", "finance", "planning", "court", "community", "developer", "tax"]
@@ -123,13 +122,13 @@ def measure(url: str, n: int, label: str) -> None:
     engine.dispose()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--pg", default=os.environ.get("HUIQIAN_BENCH_PG",
                                                        "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--no-pg", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         measure(f"sqlite:///{tmp}/inbox.db", args.tasks, "sqlite")
     if args.no_pg:

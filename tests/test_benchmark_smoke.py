@@ -45,3 +45,19 @@ def test_benchmark_prints_figures_and_ends_with_the_ratio(monkeypatch: pytest.Mo
     assert statements.isdigit() and int(statements) > 0, row
     assert commits.isdigit() and int(commits) >= 1, row
     assert not any(line.startswith("postgresql") for line in lines)
+
+
+def test_inbox_benchmark_runs_and_prints_each_page(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = BENCHMARK.parent / "inbox.py"
+    name = "huiqian_benchmark_inbox"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    module.main(["--tasks", "400", "--no-pg"])
+    out = capsys.readouterr().out
+    for who in ("officer", "city", "province"):
+        assert re.search(rf"inbox first page \({who}\s*, +\d+ rows\): median +[\d.]+ ms", out), out
+    assert "overdue first page (province" in out
