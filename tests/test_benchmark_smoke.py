@@ -18,10 +18,10 @@ import pytest
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
 
 
-def _load_benchmark(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def _load_benchmark(monkeypatch: pytest.MonkeyPatch, path: Path = BENCHMARK) -> ModuleType:
     # benchmarks/ is not a package: load the script from its path, as `python benchmarks/engine.py` would.
-    name = "huiqian_benchmark_engine"
-    spec = importlib.util.spec_from_file_location(name, BENCHMARK)
+    name = f"huiqian_benchmark_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     # dataclasses look their module up in sys.modules while the class is created; undone after the test.
@@ -49,14 +49,7 @@ def test_benchmark_prints_figures_and_ends_with_the_ratio(monkeypatch: pytest.Mo
 
 def test_inbox_benchmark_runs_and_prints_each_page(monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    path = BENCHMARK.parent / "inbox.py"
-    name = "huiqian_benchmark_inbox"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, name, module)
-    spec.loader.exec_module(module)
-    module.main(["--tasks", "400", "--no-pg"])
+    _load_benchmark(monkeypatch, BENCHMARK.parent / "inbox.py").main(["--tasks", "400", "--no-pg"])
     out = capsys.readouterr().out
     for who in ("officer", "city", "province"):
         assert re.search(rf"inbox first page \({who}\s*, +\d+ rows\): median +[\d.]+ ms", out), out

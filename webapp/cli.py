@@ -334,13 +334,15 @@ def tasks_cmd(username: str, as_json: bool) -> None:
     rows = []
     # A supervisor's inbox spans agencies: say whose each task is (and so whether completing it is 代办).
     agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_({t.agency_id for t in items})))}
+    case_of = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_({t.case_id for t in items})))}
+    metas = tasks.task_metas(session, items)
     for t in items:
-        case = session.get(Case, t.case_id)
+        case = case_of[t.case_id]
         rows.append({"task_id": t.id, "version": t.version, "case": case.code, "project": case.project_name,
                      "task": t.name, "bpmn_id": t.bpmn_id, "lane": t.lane, "agency": agencies[t.agency_id].name,
                      "agency_role": agencies[t.agency_id].role, "own_agency": t.agency_id == user.agency_id,
                      "due_at": t.due_at.astimezone(CHINA).isoformat() if t.due_at else None,
-                     "fields": [f.as_dict() for f in tasks.task_fields(session, t)]})
+                     "fields": [f.as_dict() for f in metas[t.id].fields]})
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

@@ -171,11 +171,6 @@ def get_case_by_code(session: Session, actor: User, code: str) -> Case:
 PAGE = 100
 
 
-def _page(limit: int, offset: int) -> tuple[int, int]:
-    """Bounded paging: a page is 1–1000 rows; offsets past any real table size are clamped."""
-    return max(1, min(int(limit), 1000)), max(0, min(int(offset), 10**9))
-
-
 def list_cases(session: Session, actor: User, *, category: int | None = None, status: str | None = None,
                limit: int = PAGE, offset: int = 0) -> list[Case]:
     """Cases within the reader's jurisdiction, oldest first, one page at a time."""
@@ -188,7 +183,7 @@ def list_cases(session: Session, actor: User, *, category: int | None = None, st
         stmt = stmt.where(Case.category == category)
     if status is not None:
         stmt = stmt.where(Case.status == status)
-    limit, offset = _page(limit, offset)
+    limit, offset = inputs.page_bounds(limit, offset)
     return list(session.scalars(stmt.limit(limit).offset(offset)))
 
 
@@ -201,5 +196,5 @@ def case_history(session: Session, actor: User, case_id: int, *, kind: str | Non
                  offset: int = 0) -> list[Any]:
     """A case's history in order, one page at a time (along the (case_id, id) index)."""
     get_case(session, actor, case_id)
-    limit, offset = _page(limit, offset)
+    limit, offset = inputs.page_bounds(limit, offset)
     return history.case_events(session, case_id, kind=kind, limit=limit, offset=offset)

@@ -291,3 +291,13 @@ def loads_bounded(text: str, *, max_bytes: int = DATA_MAX_BYTES, max_depth: int 
     if found:
         refuse(field, label, found.problem)
     return value
+
+
+MAX_PAGE = 1000
+MAX_OFFSET = 10**9
+
+
+def page_bounds(limit: int, offset: int) -> tuple[int, int]:
+    """A list page of 1–MAX_PAGE rows; an offset past any real table size is clamped, since the
+    database's integer would overflow on a 10^30 taken from a URL."""
+    return max(1, min(int(limit), MAX_PAGE)), max(0, min(int(offset), MAX_OFFSET))

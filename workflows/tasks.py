@@ -33,8 +33,8 @@ def _scoped(stmt: Any, actor: User) -> Any | None:
 
 
 def _page(stmt: Any, limit: int, offset: int) -> Any:
-    # Clamped: an offset past any real table size would overflow the database's integer.
-    return stmt.limit(max(1, min(int(limit), 1000))).offset(max(0, min(int(offset), 10**9)))
+    limit, offset = inputs.page_bounds(limit, offset)
+    return stmt.limit(limit).offset(offset)
 
 
 def inbox(session: Session, actor: User, *, include_claimed_by_others: bool = True, limit: int = INBOX_PAGE,
@@ -109,13 +109,20 @@ def get_task(session: Session, actor: User, task_id: int) -> Task:
     return _load(session, actor, task_id)[0]
 
 
+def task_metas(session: Session, items: list[Task]) -> dict[int, TaskMeta]:
+    """Each task's definition in the process version its case runs under, for a whole list in one
+    query (an inbox page must not cost a query per row)."""
+    versions = {instance_id: (version_id, digest) for instance_id, version_id, digest in session.execute(
+        select(ProcessInstance.id, ProcessVersion.id, ProcessVersion.content_hash)
+        .join(ProcessVersion, ProcessInstance.version_id == ProcessVersion.id)
+        .where(ProcessInstance.id.in_({t.instance_id for t in items})))}
+    return {t.id: processes.bundle_of(session, *versions[t.instance_id]).task_meta(t.process_id, t.bpmn_id)
+            for t in items}
+
+
 def task_meta(session: Session, task: Task) -> TaskMeta:
     """The task's definition (name, lane, form fields) in the process version its case runs under."""
-    version_id, content_hash = session.execute(
-        select(ProcessVersion.id, ProcessVersion.content_hash).join(
-            ProcessInstance, ProcessInstance.version_id == ProcessVersion.id)
-        .where(ProcessInstance.id == task.instance_id)).one()
-    return processes.bundle_of(session, version_id, content_hash).task_meta(task.process_id, task.bpmn_id)
+    return task_metas(session, [task])[task.id]
 
 
 def task_fields(session: Session, task: Task) -> tuple[FormField, ...]:
