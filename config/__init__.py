@@ -18,6 +18,17 @@ class DefaultConfig:
     HOST: str = "127.0.0.1"
     PORT: int = 5000
     JSON_AS_ASCII = False
+    # Requests larger than this are refused with 413 before they are read (API bodies, forms).
+    MAX_CONTENT_LENGTH: int = 2 << 20
+    API_BODY_MAX_BYTES: int = 1 << 20
+    # Sign-in attempts per client address (Flask-Limiter syntax); wrong passwords also lock the
+    # account after 10 in a row (workflows/auth.py), whatever the address.
+    SIGN_IN_RATE_LIMIT: str = "30 per minute; 300 per hour"
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
 
 
 class TestConfig(DefaultConfig):

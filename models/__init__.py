@@ -1,5 +1,6 @@
 """SQLAlchemy models. This package imports nothing else of the project's."""
 
+from .auth import ACCESS_KINDS, AccessEvent, ApiToken
 from .base import Base, UTCDateTime, utcnow
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
@@ -8,7 +9,7 @@ from .process import ProcessFile, ProcessInstance, ProcessVersion
 from .task import TASK_STATUSES, Task
 
 __all__ = [
-    "AGENCY_ROLES", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
+    "ACCESS_KINDS", "AccessEvent", "ApiToken", "AGENCY_ROLES", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
     "REGION_LEVELS", "TASK_STATUSES", "USER_ROLES", "Agency", "AppendOnlyViolation", "Base", "Case",
     "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

@@ -63,8 +63,12 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped by every ORM update of the row; the API's ETag, so two editors never overwrite each other.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     region: Mapped[Region] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def category_label(self) -> str:

@@ -44,6 +44,8 @@ class CaseEvent(Base):
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
     channel: Mapped[str] = mapped_column(String(16), default="service")
     os_user: Mapped[str | None] = mapped_column(String(64))
+    # The API token the action came through, if any.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
 
     @property
     def kind_label(self) -> str:

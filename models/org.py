@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from .base import Base, UTCDateTime
 
 REGION_LEVELS = {"province": "省", "city": "市（州）", "county": "县（市、区）"}
 
@@ -107,8 +109,13 @@ class User(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped when permissions change; later issues key sessions on it.
+    # Bumped when the password, role, agency or active flag changes: browser sessions carry it, so a
+    # change signs the user out everywhere.
     auth_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Wrong passwords in a row, and until when sign-in is refused after too many.
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

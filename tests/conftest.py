@@ -29,7 +29,7 @@ from workflows.users import hash_password
 bootstrap()
 
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MUTABLE_TABLES = ["case_events", "tasks", "process_instances", "cases", "users", "process_files",
+MUTABLE_TABLES = ["access_events", "api_tokens", "case_events", "tasks", "process_instances", "cases", "users", "process_files",
                   "process_versions"]
 PASSWORD = "测试-password-1"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -179,3 +179,63 @@ def at(text_: str) -> datetime:
 def driver(session: Session, people: People):  # noqa: ANN201
     from tests.driver import Driver
     return Driver(session, people)
+
+
+class ApiClient:
+    """A Flask test client signed in with a personal API token: api.get("/cases"), api.post(...).
+    Paths are relative to /api/v1; `headers` are added to every request."""
+
+    def __init__(self, client, user: User | None, token: str | None) -> None:  # noqa: ANN001
+        self.client = client
+        self.user = user
+        self.token = token
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {**headers, **(extra or {})}
+
+    def open(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs):  # noqa: ANN003, ANN201
+        url = path if path.startswith("/") and path.startswith("/api/") else f"/api/v1{path}"
+        return self.client.open(url, method=method, headers=self._headers(headers), **kwargs)
+
+    def get(self, path: str, **kwargs):  # noqa: ANN003, ANN201
+        return self.open("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs):  # noqa: ANN003, ANN201
+        return self.open("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs):  # noqa: ANN003, ANN201
+        return self.open("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs):  # noqa: ANN003, ANN201
+        return self.open("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs):  # noqa: ANN003, ANN201
+        return self.open("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def app(engine, tmp_path: Path):  # noqa: ANN001, ANN201
+    """The Flask app on the test's database (SQLite, and PostgreSQL when it answers)."""
+    from webapp import create_app
+    os.environ.setdefault("HUIQIAN_INSTANCE", str(tmp_path / "instance"))
+    application = create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False),
+                              "TESTING": True, "SECRET_KEY": "test-secret"})
+    yield application
+    application.extensions["huiqian"]["engine"].dispose()
+
+
+@pytest.fixture
+def api_as(app, session: Session):  # noqa: ANN001, ANN201
+    """api_as(user) → an ApiClient authenticated with a fresh token of that user; api_as(None) → anonymous."""
+    from workflows import auth
+
+    def make(user: User | None) -> ApiClient:
+        client = app.test_client()
+        if user is None:
+            return ApiClient(client, None, None)
+        session.rollback()
+        secret = auth.create_token(session, user, "tests").secret
+        return ApiClient(client, user, secret)
+
+    return make

@@ -1,15 +1,21 @@
-"""Flask application factory. The REST API and the full UI come in later issues; this serves the
-demo's overview page and owns configuration, the database session and the CLI."""
+"""Flask application factory: configuration, the database session, sign-in, the REST API (/api/v1),
+the pages and the CLI."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Flask, g
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from config import DefaultConfig, database_url, instance_path, secret_key
 from workflows import db, processes
 from workflows.engine import bootstrap as install_expression_sandbox
+
+# Per-address limits (sign-in). In-memory by default; a deployment with several worker processes
+# points HUIQIAN_RATELIMIT_STORAGE_URI at Redis so the workers share the counts.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -35,6 +41,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
+    limiter.init_app(app)
+    from . import api, auth
+    auth.init_app(app)
+    api.init_app(app)
     from .views import bp
     app.register_blueprint(bp)
     return app

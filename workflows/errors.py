@@ -16,6 +16,17 @@ class NotFound(HuiqianError):
     code = "not_found"
 
 
+class Unauthenticated(HuiqianError):
+    """Not signed in, or the credentials were refused. `locked_until` is set when too many wrong
+    passwords locked the account."""
+
+    code = "unauthenticated"
+
+    def __init__(self, message: str, *, locked_until: object = None) -> None:
+        super().__init__(message)
+        self.locked_until = locked_until
+
+
 class Forbidden(HuiqianError):
     code = "forbidden"
 
@@ -30,6 +41,16 @@ class Busy(Conflict):
     """The record is being changed by someone else right now and did not free up in time: retry."""
 
     code = "busy"
+
+
+class Stale(Conflict):
+    """The caller's copy is out of date: the version it read (If-Match) is not the current one."""
+
+    code = "stale"
+
+    def __init__(self, message: str, *, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.current_version = current_version
 
 
 class Invalid(HuiqianError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,26 +28,48 @@ from .engine import clock
 
 _PENDING = "huiqian_pending_events"
 _INSERT = insert(CaseEvent.__table__)
-_origin: ContextVar[tuple[str, str | None]] = ContextVar("huiqian_origin", default=("service", None))
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an action came from: the channel, and the OS account (command line), the client's
+    address (web, API) and the API token it came through, when known."""
+
+    channel: str = "service"
+    os_user: str | None = None
+    address: str | None = None
+    token_id: int | None = None
+
+
+_DEFAULT_ORIGIN = Origin()
+_origin: ContextVar[Origin] = ContextVar("huiqian_origin", default=_DEFAULT_ORIGIN)  # noqa: B039 - frozen
+
+
+def _make_origin(channel: str, os_user: str | None, address: str | None, token_id: int | None) -> Origin:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    return Origin(channel, os_user[:64] if os_user else None, address[:64] if address else None, token_id)
 
 
 @contextmanager
-def origin(channel: str, os_user: str | None = None) -> Iterator[None]:
-    """Attribute every event written inside the block to `channel` (and the OS user, if given)."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
-    token = _origin.set((channel, os_user[:64] if os_user else None))
+def origin(channel: str, os_user: str | None = None, *, address: str | None = None,
+           token_id: int | None = None) -> Iterator[None]:
+    """Attribute every event written inside the block to `channel` (and the OS user, address, token)."""
+    token = _origin.set(_make_origin(channel, os_user, address, token_id))
     try:
         yield
     finally:
         _origin.reset(token)
 
 
-def set_origin(channel: str, os_user: str | None = None) -> None:
-    """Like `origin`, for an entry point that runs one command per process (the CLI)."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
-    _origin.set((channel, os_user[:64] if os_user else None))
+def set_origin(channel: str, os_user: str | None = None, *, address: str | None = None,
+               token_id: int | None = None) -> None:
+    """Like `origin`, for an entry point that runs one command per process (the CLI) or sets it once
+    per request (the web app, which resets it at the start of every request)."""
+    _origin.set(_make_origin(channel, os_user, address, token_id))
+
+
+def current_origin() -> Origin:
+    return _origin.get()
 
 
 def actor_label(actor: User | None) -> str:
@@ -59,11 +82,12 @@ def record(session: Session, case: Case | int, kind: str, summary: str, *, actor
            task: Task | int | None = None, data: dict[str, Any] | None = None,
            at: datetime | None = None) -> None:
     """Queue an event for the current transaction; it is written when the service commits."""
-    channel, os_user = _origin.get()
+    where = _origin.get()
     session.info.setdefault(_PENDING, []).append({
         "case_id": case if isinstance(case, int) else case.id, "task": task,
         "actor_id": actor.id if actor is not None else None, "kind": kind, "at": at or clock.now(),
-        "summary": summary, "data": data or {}, "channel": channel, "os_user": os_user})
+        "summary": summary, "data": data or {}, "channel": where.channel, "os_user": where.os_user,
+        "token_id": where.token_id})
 
 
 def write_pending(session: Session) -> int:

@@ -3,6 +3,7 @@ database failure into one of the project's error types (never a raw driver trace
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -82,12 +83,13 @@ def translate(exc: Exception) -> HuiqianError:
 
 def _record_process_error(session: Session, error: ProcessError) -> None:
     """Write the failure as a history event in a transaction of its own (the work was rolled back)."""
-    channel, os_user = history._origin.get()
+    where = history.current_origin()
     try:
         session.execute(insert(CaseEvent), [{
             "case_id": error.case_id, "task_id": None, "actor_id": error.actor_id, "kind": "process_error",
             "at": clock.now(), "summary": f"流程运行出错，本次操作未生效：{error.message}",
-            "data": {"detail": (error.detail or "")[:2000]}, "channel": channel, "os_user": os_user}])
+            "data": {"detail": (error.detail or "")[:2000]}, "channel": where.channel, "os_user": where.os_user,
+            "token_id": where.token_id}])
         session.commit()
     except Exception:  # noqa: BLE001 - recording the error must never hide the error itself
         session.rollback()
@@ -130,6 +132,8 @@ def mutation(func: Callable[P, R]) -> Callable[P, R]:
             raise
         except (StaleDataError, StatementError) as exc:
             _rollback(session)
+            if os.environ.get("HUIQIAN_DEBUG_DB_ERRORS"):
+                raise
             raise translate(exc) from None
         except BaseException:
             _rollback(session)
