@@ -92,6 +92,8 @@ def pg_url() -> Iterator[str | None]:
     url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     engine = db.make_engine(url)
     _seed_reference(engine)
+    with engine.begin() as conn:  # the agencies as seeded, restored before each test (the API edits them)
+        conn.exec_driver_sql("CREATE TABLE agencies_seed AS SELECT * FROM agencies")
     engine.dispose()
     yield url
     with admin.connect() as conn:
@@ -109,6 +111,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         eng = db.make_engine(pg_url)
         with eng.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE")
+            conn.exec_driver_sql("DELETE FROM agencies WHERE id NOT IN (SELECT id FROM agencies_seed)")
+            conn.exec_driver_sql("UPDATE agencies SET name = s.name, role = s.role, region_id = s.region_id "
+                                 "FROM agencies_seed s WHERE agencies.id = s.id")
         _deploy(eng)  # the same starting point as the SQLite template: version 1 of bpmn/
     yield eng
     eng.dispose()

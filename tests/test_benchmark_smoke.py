@@ -54,3 +54,21 @@ def test_inbox_benchmark_runs_and_prints_each_page(monkeypatch: pytest.MonkeyPat
     for who in ("officer", "city", "province"):
         assert re.search(rf"inbox first page \({who}\s*, +\d+ rows\): median +[\d.]+ ms", out), out
     assert "overdue first page (province" in out
+
+
+def test_http_benchmark_completes_tasks_under_gunicorn_and_prints_figures(monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    _load_benchmark(monkeypatch, BENCHMARK.parent / "http.py").main(
+        ["--completions", "3", "--warmup", "1", "--no-pg"])
+    lines = capsys.readouterr().out.strip().splitlines()
+
+    last = re.fullmatch(r"http_completions_per_s=(\d+\.\d) ratio_vs_service=(\d+\.\d\d)", lines[-1])
+    assert last, lines[-1]
+    assert all(math.isfinite(float(v)) and float(v) > 0 for v in last.groups())
+    # backend, path, completions/s, p50 ms, p95 ms
+    for path in ("http", "service"):
+        row = next(line.split() for line in lines if line.split()[:2] == ["sqlite", path])
+        per_s, p50, p95 = (float(v) for v in row[2:5])
+        assert per_s > 0 and 0 < p50 <= p95, row
+    assert re.search(r"closed the connection after \d+ of 4 responses", "\n".join(lines))
+    assert not any(line.startswith("postgresql") for line in lines)

@@ -15,6 +15,8 @@ from workflows.errors import Forbidden, Unauthenticated
 from . import get_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What answers without sign-in: signing in, and the API's own description.
+PUBLIC_API_ENDPOINTS = frozenset({"session.sign_in", "api-docs.openapi_json", "api-page.page"})
 
 login_manager = LoginManager()
 
@@ -68,6 +70,11 @@ def _identify() -> None:
             raise Forbidden("使用浏览器会话调用接口写操作时须带 X-Requested-With 请求头（或改用接口令牌）")
     history.set_origin(channel, address=request.remote_addr,
                        token_id=g.token.id if g.token is not None else None)
+    # Who is asking is settled before what is asked: an anonymous request gets 401 whatever its
+    # arguments, so probing parameters teaches nothing without signing in.
+    if channel == "api" and g.actor is None and request.endpoint is not None \
+            and request.endpoint not in PUBLIC_API_ENDPOINTS:
+        actor()
 
 
 def actor() -> User:

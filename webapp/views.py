@@ -1,11 +1,12 @@
-"""The demo overview page: cases by category and status, read straight from the service layer."""
+"""The overview page: counts by category and status within the signed-in user's jurisdiction (only the
+province-wide counts for a visitor), from the service layer."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from sqlalchemy import func, select
+from flask import Blueprint, g, render_template
 
-from models import CASE_STATUSES, CATEGORIES, Case, Task
+from models import CASE_STATUSES, CATEGORIES
+from workflows import overview
 
 from . import get_session
 
@@ -14,11 +15,6 @@ bp = Blueprint("overview", __name__)
 
 @bp.get("/")
 def index() -> str:
-    session = get_session()
-    rows = session.execute(select(Case.category, Case.status, func.count(), func.sum(Case.households_overdue),
-                                  func.sum(Case.households_resettled))
-                           .group_by(Case.category, Case.status)).all()
-    open_tasks = session.scalar(select(func.count()).select_from(Task).where(Task.status == "ready"))
-    cases = session.scalars(select(Case).order_by(Case.id).limit(100)).all()
-    return render_template("index.html", rows=rows, cases=cases, categories=CATEGORIES,
-                           statuses=CASE_STATUSES, open_tasks=open_tasks)
+    found = overview.summary(get_session(), g.get("actor"))
+    return render_template("index.html", overview=found, categories=CATEGORIES, statuses=CASE_STATUSES,
+                           signed_in=g.get("actor"))

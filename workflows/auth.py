@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from models import AccessEvent, ApiToken, User
 from . import history, inputs
 from .engine import clock
 from .engine.evaluator import CHINA
-from .errors import Forbidden, Invalid, NotFound, Unauthenticated
+from .errors import Busy, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
 from .transactions import mutation
 from .users import verify_password
 
@@ -64,11 +65,9 @@ class _Attempt:
 
 
 @mutation
-def _attempt(session: Session, username: str, password: str, now: datetime) -> _Attempt:
+def _attempt(session: Session, username: str, password: str, now: datetime, checked: _Check) -> _Attempt:
     user = session.scalar(select(User).where(User.username == username).with_for_update(of=User))
     if user is None:
-        # Spend the same time as a real check, so response times do not tell which names exist.
-        verify_password(password, _DUMMY_HASH)
         log(session, "sign_in_failed", f"登录失败：用户名 {inputs.printable(username, 40)} 不存在",
             username=username, at=now)
         return _Attempt(None, _BAD_CREDENTIALS)
@@ -77,7 +76,11 @@ def _attempt(session: Session, username: str, password: str, now: datetime) -> _
             username=username, at=now, data={"locked_until": user.locked_until.isoformat()})
         return _Attempt(None, f"密码错误次数过多，账户已锁定至 {_local(user.locked_until)}，请稍后再试",
                         user.locked_until)
-    if not verify_password(password, user.password_hash):
+    # The password was checked before this transaction against the hash read then; only if that was
+    # not done or the hash has changed since (a reset at that very moment) is it checked here.
+    matches = checked.matches if checked.password_hash == user.password_hash \
+        else verify_password(password, user.password_hash)
+    if not matches:
         user.failed_sign_ins = (user.failed_sign_ins or 0) + 1
         if user.failed_sign_ins >= MAX_FAILED_SIGN_INS:
             user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
@@ -98,6 +101,26 @@ def _attempt(session: Session, username: str, password: str, now: datetime) -> _
     user.last_sign_in_at = now
     log(session, "sign_in", f"{user.display_name} 登录", actor=user, subject=user, username=username, at=now)
     return _Attempt(user, None)
+
+
+@dataclass(frozen=True)
+class _Check:
+    password_hash: str | None
+    matches: bool
+
+
+def _check_password(session: Session, username: str, password: str, now: datetime) -> _Check:
+    """The slow scrypt check, done before the write transaction: on SQLite a write transaction holds
+    the whole database, and a burst of guesses must not stall every other writer for 50 ms each."""
+    row = session.execute(select(User.password_hash, User.locked_until)
+                          .where(User.username == username)).one_or_none()
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        # Refused as locked whatever the password; no hash was checked, so should the lock be gone by
+        # the transaction, the password is checked there.
+        return _Check(None, False)
+    # An unknown name costs the same time as a real check, so response times do not tell which exist.
+    matches = verify_password(password, row.password_hash if row is not None else _DUMMY_HASH)
+    return _Check(row.password_hash if row is not None else None, matches and row is not None)
 
 
 _DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
@@ -124,7 +147,7 @@ def sign_in(session: Session, username: Any, password: Any, *, now: datetime | N
                 errors[field] = [f"{label}：含有无法识别的字符"]
     if errors:
         raise Invalid(next(iter(errors.values()))[0], errors=errors)
-    attempt = _attempt(session, username, password, now)
+    attempt = _attempt(session, username, password, now, _check_password(session, username, password, now))
     if attempt.user is None:
         raise Unauthenticated(attempt.refusal or _BAD_CREDENTIALS, locked_until=attempt.locked_until)
     return attempt.user
@@ -216,9 +239,19 @@ def user_for_token(session: Session, secret: Any, *, now: datetime | None = None
             or not user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
-        session.commit()
+        # A busy database must not refuse the request; the next use notes it.
+        with suppress(Busy, Unavailable):
+            _touch(session, token.id, now)
     return user, token
+
+
+@mutation
+def _touch(session: Session, token_id: int, now: datetime) -> None:
+    """Note a token's use in a write transaction of its own: upgrading the request's read transaction
+    to a write would fail at once on SQLite when another request writes at the same moment."""
+    session.execute(update(ApiToken).where(ApiToken.id == token_id,
+                                           (ApiToken.last_used_at.is_(None)) | (ApiToken.last_used_at < now))
+                    .values(last_used_at=now))
 
 
 def user_for_session(session: Session, user_id: Any, auth_version: Any) -> User | None:

@@ -1,19 +1,23 @@
-"""Cases: filing a new case (which starts its lifecycle process), reading, listing within scope."""
+"""Cases: filing a new case (which starts its lifecycle process), editing its particulars, changing its
+category for a client that read it first, and its history. Lists and the case page: case_queries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.orm import Session
 
-from models import CATEGORIES, LEAD_TYPES, Case, ProcessInstance, Region, Task, User
+from models import CATEGORIES, EVENT_KINDS, LEAD_TYPES, Case, ProcessInstance, Region, Task, User
+from models.history import CHANNELS
 
-from . import history, inputs, instances, permissions, processes
+from . import case_queries, history, inputs, instances, permissions, processes, reclassification
+from .case_queries import get_case  # the one-case read; callers of cases.get_case keep working
 from .engine import clock, runtime
-from .errors import Invalid, NotFound
+from .engine.evaluator import CHINA
+from .errors import Invalid, NotFound, Stale
 from .transactions import mutation
 
 
@@ -149,16 +153,6 @@ def create_case(session: Session, actor: User, new: NewCase, *, now: datetime | 
     return case
 
 
-def get_case(session: Session, actor: User, case_id: int) -> Case:
-    """Read one case. Outside the reader's jurisdiction it does not exist (404, not 403)."""
-    if not inputs.valid_id(case_id):  # no such row can exist, and the driver would raise on the query
-        raise NotFound("案件不存在")
-    case = session.get(Case, case_id)
-    if case is None or not permissions.can_view_case(actor, case):
-        raise NotFound("案件不存在")
-    return case
-
-
 def get_case_by_code(session: Session, actor: User, code: str) -> Case:
     """Read one case by its project code; outside the reader's jurisdiction it does not exist."""
     code = inputs.clean_text(code, field="code", label="项目编号", max_length=Case.__table__.c.code.type.length)
@@ -168,23 +162,135 @@ def get_case_by_code(session: Session, actor: User, code: str) -> Case:
     return case
 
 
-PAGE = 100
+
+# --- editing a case's particulars ----------------------------------------------------------------------
+
+# What PATCH may change, with its label and whether it is required. Not the category (that is
+# `reclassify`, with a reason) and not the household counts (they move through tasks).
+EDITABLE: dict[str, tuple[str, bool]] = {
+    "project_name": ("项目名称", True),
+    "responsible_leader": ("包保领导", True),
+    "developer_name": ("开发企业", False),
+    "target_date": ("目标完成日期", False),
+    "notes": ("备注", False),
+}
+NOTES_MAX = 5000
+
+_LOCK_CASE = (select(Case).where(Case.id == bindparam("case_id"))
+              .with_for_update(of=Case.__table__).execution_options(populate_existing=True))
+
+
+def _locked_case(session: Session, actor: User, case_id: int) -> Case:
+    """The case row locked for this transaction (SELECT … FOR UPDATE on PostgreSQL; SQLite's write lock
+    is already held), read fresh; outside the actor's jurisdiction it does not exist."""
+    if not inputs.valid_id(case_id):
+        raise NotFound("案件不存在")
+    case = session.execute(_LOCK_CASE, {"case_id": case_id}).scalar_one_or_none()
+    if case is None or not permissions.can_view_case(actor, case):
+        raise NotFound("案件不存在")
+    return case
+
+
+def _require_version(case: Case, expected_version: int | None) -> None:
+    if expected_version is not None and case.version != expected_version:
+        raise Stale(f"案件已被他人修改（当前版本 {case.version}，您读取的是版本 {expected_version}），请刷新后重试",
+                    current_version=case.version)
+
+
+def _clean_changes(case: Case, changes: dict[str, Any]) -> dict[str, Any]:
+    """Each change checked as filing checks it, every bad field named at once."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    column = Case.__table__.c
+    for name, value in changes.items():
+        if name not in EDITABLE:
+            # The key itself is untrusted: make it safe to echo back as a field name.
+            errors[inputs.printable(name)] = ["不是可修改的字段（改变类别请用改类；户数随任务办理变化）"]
+            continue
+        label, required = EDITABLE[name]
+        try:
+            if name == "target_date":
+                values[name] = None if value is None else inputs.sane_date(value, field=name, label=label)
+                continue
+            if value is None or (isinstance(value, str) and not value.strip()):
+                if required:
+                    inputs.refuse(name, label, "必填")
+                values[name] = None
+                continue
+            limit = NOTES_MAX if name == "notes" else column[name].type.length
+            values[name] = inputs.clean_text(value, field=name, label=label, max_length=limit,
+                                             multiline=name == "notes")
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if case.lead_type == "developer" and "developer_name" in values and values["developer_name"] is None \
+            and "developer_name" not in errors:
+        errors["developer_name"] = ["开发企业：房地产开发项目须填写开发企业"]
+    if errors:
+        more = f"（另有 {len(errors) - 1} 项有误）" if len(errors) > 1 else ""
+        raise Invalid(f"案件信息有误：{next(iter(errors.values()))[0]}{more}", errors=errors)
+    return values
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+@mutation
+def update_case(session: Session, actor: User, case_id: int, changes: dict[str, Any], *,
+                expected_version: int | None = None, now: datetime | None = None) -> Case:
+    """Change a case's particulars: project_name, responsible_leader, developer_name, target_date, notes.
+
+    Permission: the reader may see the case, and is an officer of its county's housing department or
+    安居办, or a supervisor whose jurisdiction covers it (auditors, administrators: Forbidden).
+    `expected_version` (the If-Match the client read) must be the case's current version, else Stale.
+    Side effects, one transaction: the fields that actually change, updated_at, the row's version,
+    and a `case_updated` event with {field: {from, to}}. Nothing changes: nothing is written.
+    """
+    now = now or clock.now()
+    case = _locked_case(session, actor, case_id)
+    permissions.require_case_editor(actor, case)
+    _require_version(case, expected_version)
+    if not isinstance(changes, dict):
+        raise Invalid("修改内容应为 JSON 对象", errors={"_": ["应为 JSON 对象"]})
+    values = _clean_changes(case, changes)
+    diff = {name: (getattr(case, name), value) for name, value in values.items() if getattr(case, name) != value}
+    if not diff:
+        return case
+    for name, (_, value) in diff.items():
+        setattr(case, name, value)
+    case.updated_at = now
+    labels = "、".join(EDITABLE[name][0] for name in diff)
+    history.record(session, case, "case_updated", f"{history.actor_label(actor)}修改案件信息：{labels}",
+                   actor=actor, at=now,
+                   data={name: {"from": _plain(old), "to": _plain(new)} for name, (old, new) in diff.items()})
+    return case
+
+
+@mutation
+def reclassify_case(session: Session, actor: User, case_id: int, category: Any, reason: Any, *,
+                    expected_version: int | None = None,
+                    now: datetime | None = None) -> reclassification.Reclassification:
+    """`reclassification.reclassify` for a client that read the case first: with `expected_version`
+    the case row is locked and must still be at that version (else Stale) before anything moves.
+    Permission and side effects: those of `reclassify` (a city or province supervisor)."""
+    if expected_version is not None:
+        case = _locked_case(session, actor, case_id)
+        permissions.require_reclassifier(actor, case)
+        _require_version(case, expected_version)
+    return reclassification.reclassify(session, actor, case_id, category, reason, now=now)
+
+
+# --- lists and history --------------------------------------------------------------------------------
+
+PAGE = case_queries.PAGE
 
 
 def list_cases(session: Session, actor: User, *, category: int | None = None, status: str | None = None,
                limit: int = PAGE, offset: int = 0) -> list[Case]:
-    """Cases within the reader's jurisdiction, oldest first, one page at a time."""
-    if category is not None and category not in CATEGORIES:
-        raise Invalid("解决类别应为 1–9", errors={"category": ["解决类别应为 1–9"]})
-    scope = permissions.jurisdiction(actor)
-    stmt = (select(Case).join(Region, Case.region_id == Region.id)
-            .where(Region.path.startswith(scope.path)).order_by(Case.id))
-    if category is not None:
-        stmt = stmt.where(Case.category == category)
-    if status is not None:
-        stmt = stmt.where(Case.status == status)
-    limit, offset = inputs.page_bounds(limit, offset)
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+    """Cases within the reader's jurisdiction, oldest first, one page at a time (see
+    `case_queries.search_cases` for every filter and the total)."""
+    return case_queries.search_cases(session, actor, category=category, status=status, limit=limit,
+                                     offset=offset).items
 
 
 def case_tasks(session: Session, actor: User, case_id: int) -> list[Task]:
@@ -198,3 +304,49 @@ def case_history(session: Session, actor: User, case_id: int, *, kind: str | Non
     get_case(session, actor, case_id)
     limit, offset = inputs.page_bounds(limit, offset)
     return history.case_events(session, case_id, kind=kind, limit=limit, offset=offset)
+
+
+def _moment(value: date | datetime | str | None, *, field: str, label: str, end: bool) -> datetime | None:
+    """A history bound as an aware moment: a date is its whole day in China time (from 00:00, or up
+    to the day's last instant for `end`); a datetime without a zone is China time."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > inputs.DATE_TEXT_MAX:
+            inputs.refuse(field, label, "应为日期或日期时间（ISO 8601）")
+        try:
+            value = date.fromisoformat(text) if len(text) <= 10 else datetime.fromisoformat(text)
+        except ValueError:
+            inputs.refuse(field, label, "应为日期或日期时间（ISO 8601）")
+    if not isinstance(value, date):
+        inputs.refuse(field, label, "应为日期或日期时间（ISO 8601）")
+    if not inputs.MIN_YEAR <= value.year <= inputs.MAX_YEAR:
+        inputs.refuse(field, label, f"年份应在 {inputs.MIN_YEAR}–{inputs.MAX_YEAR} 之间")
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time.max if end else time.min, CHINA)
+    return value if value.tzinfo is not None else value.replace(tzinfo=CHINA)
+
+
+def case_history_page(session: Session, actor: User, case_id: int, *, kind: str | None = None,
+                      actor_id: int | None = None, since: date | datetime | str | None = None,
+                      until: date | datetime | str | None = None, channel: str | None = None,
+                      limit: int = PAGE, offset: int = 0) -> inputs.Page[history.EventEntry]:
+    """A case's events in order, filtered (kind, who acted, from `since` to `until` inclusive, the
+    channel), one page at a time with the total. Permission: as `get_case` (outside jurisdiction:
+    NotFound). Reads only."""
+    get_case(session, actor, case_id)
+    if kind is not None and kind not in EVENT_KINDS:
+        inputs.refuse("kind", "事件类型", "不是已知的事件类型")
+    if channel is not None and channel not in CHANNELS:
+        inputs.refuse("channel", "来源渠道", "应为 " + "、".join(CHANNELS))
+    if actor_id is not None and not inputs.valid_id(actor_id):
+        inputs.refuse("actor_id", "操作人", "应为用户编号（正整数）")
+    start = _moment(since, field="since", label="起始时间", end=False)
+    stop = _moment(until, field="until", label="截止时间", end=True)
+    if start is not None and stop is not None and start > stop:
+        inputs.refuse("since", "起始时间", "不能晚于截止时间")
+    limit, offset = inputs.page_bounds(limit, offset)
+    items, total = history.case_events_page(session, case_id, kind=kind, actor_id=actor_id, since=start,
+                                            until=stop, channel=channel, limit=limit, offset=offset)
+    return inputs.Page(items, total, limit, offset)

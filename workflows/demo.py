@@ -26,6 +26,15 @@ from .users import hash_password
 DEMO_COUNTIES = ["榆树市", "农安县", "德惠市", "九台区", "梅河口市", "公主岭市", "舒兰市", "敦化市"]
 DEMO_CITIES = ["长春市", "吉林市", "通化市", "延边朝鲜族自治州"]
 MAX_CASES = 1000
+# Whom to sign in as to see each role at work on the demo data.
+SUGGESTED_ACCOUNTS = [
+    ("220122-housing", "经办人（农安县住建局）"),
+    ("220122-finance", "经办人（农安县财政局）"),
+    ("220100-supervisor", "市级督办人（长春市安居办）"),
+    ("220000-supervisor", "省级督办人（吉林省安居办）"),
+    ("audit", "审计（全省，只读）"),
+    ("admin", "系统管理员"),
+]
 # How a demo user is called: place, agency, role, in Chinese (吉林省安居办审计员, 榆树市住建经办人).
 _ROLE_TITLES = {**USER_ROLES, "auditor": "审计员"}
 PROJECTS = ["东城棚户区改造", "铁北片区回迁安置", "老城区三期", "站前棚改", "南山片区", "河西小区二期",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from models import Case, CaseEvent, Task, User
@@ -112,9 +112,52 @@ def discard_pending(session: Session) -> None:
 
 def case_events(session: Session, case_id: int, *, kind: str | None = None, limit: int | None = None,
                 offset: int = 0) -> list[CaseEvent]:
-    stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
-    if kind:
-        stmt = stmt.where(CaseEvent.kind == kind)
+    stmt = select(CaseEvent).where(*_event_filters(case_id, kind=kind)).order_by(CaseEvent.id)
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class EventActor:
+    id: int
+    display_name: str
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """One event as a history page shows it, with who acted (None: the system)."""
+
+    event: CaseEvent
+    actor: EventActor | None
+
+
+def _event_filters(case_id: int, *, kind: str | None = None, actor_id: int | None = None,
+                   since: datetime | None = None, until: datetime | None = None,
+                   channel: str | None = None) -> list[Any]:
+    where: list[Any] = [CaseEvent.case_id == case_id]
+    if kind:
+        where.append(CaseEvent.kind == kind)
+    if actor_id is not None:
+        where.append(CaseEvent.actor_id == actor_id)
+    if since is not None:
+        where.append(CaseEvent.at >= since)
+    if until is not None:
+        where.append(CaseEvent.at <= until)
+    if channel:
+        where.append(CaseEvent.channel == channel)
+    return where
+
+
+def case_events_page(session: Session, case_id: int, *, kind: str | None = None, actor_id: int | None = None,
+                     since: datetime | None = None, until: datetime | None = None, channel: str | None = None,
+                     limit: int, offset: int = 0) -> tuple[list[EventEntry], int]:
+    """One page of a case's events in order (`since`/`until` inclusive, aware) with who acted, and
+    how many events match in all. Unscoped: callers check the reader may see the case."""
+    where = _event_filters(case_id, kind=kind, actor_id=actor_id, since=since, until=until, channel=channel)
+    rows = session.execute(
+        select(CaseEvent, User.id, User.display_name).outerjoin(User, User.id == CaseEvent.actor_id)
+        .where(*where).order_by(CaseEvent.id).limit(limit).offset(offset)).all()
+    total = session.scalar(select(func.count()).select_from(CaseEvent).where(*where)) or 0
+    return [EventEntry(event, EventActor(user_id, name) if user_id is not None else None)
+            for event, user_id, name in rows], total

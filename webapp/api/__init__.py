@@ -128,5 +128,5 @@ def _register_resources(api: Api) -> None:
             if exc.name == f"{__name__}.{name}":
                 continue
             raise
-        for blp in getattr(module, "blueprints", [module.blp]):
+        for blp in getattr(module, "blueprints", None) or [module.blp]:
             api.register_blueprint(blp, url_prefix=PREFIX)

@@ -10,6 +10,7 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from workflows import errors as e
+from workflows.inputs import printable
 
 log = logging.getLogger("huiqian.api")
 
@@ -90,7 +91,9 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            name = str(key)
+            # A field name is the client's own text: a lone surrogate in it would make the JSON body
+            # unencodable (a 500), so echo it the way every other message echoes user text.
+            name = printable(str(key), 100)
             if not prefix and name in ("json", "query", "querystring", "headers", "view_args", "form", "files"):
                 out.update(_flatten(value, ""))
             else:
@@ -142,7 +145,13 @@ def from_http(error: HTTPException) -> Response:
     if "errors" in data:
         errors = data["errors"]
     if status == 429:
-        message = f"请求过于频繁，请稍后再试（限制：{error.description}）" if error.description else message
+        # Flask-Limiter's description is the route's own Chinese message when it set one, else the
+        # bare limit ("3 per 1 minute"), which only makes sense appended to the generic message.
+        limit = getattr(error, "limit", None)
+        if limit is not None and getattr(limit, "error_message", None) and error.description:
+            message = error.description
+        elif error.description:
+            message = f"请求过于频繁，请稍后再试（限制：{error.description}）"
     headers = dict(data.get("headers") or {})
     if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)

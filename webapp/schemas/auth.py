@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from workflows.engine import clock
+
 from .common import AgencyRef
 
 
@@ -23,7 +25,7 @@ class MeSchema(Schema):
     jurisdiction = fields.Function(lambda user: {"id": user.agency.region.id, "code": user.agency.region.code,
                                                  "name": user.agency.region.name,
                                                  "level": user.agency.region.level})
-    last_sign_in_at = fields.DateTime()
+    last_sign_in_at = fields.DateTime(allow_none=True)
 
 
 class TokenSchema(Schema):
@@ -34,7 +36,9 @@ class TokenSchema(Schema):
     expires_at = fields.DateTime(allow_none=True)
     last_used_at = fields.DateTime(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
-    active = fields.Function(lambda t: t.revoked_at is None)
+    # Usable now: neither revoked nor past its expiry (an expired token is refused like a revoked one).
+    active = fields.Function(lambda t: t.revoked_at is None and (t.expires_at is None or t.expires_at > clock.now()),
+                             metadata={"type": "boolean"})
 
 
 class NewTokenArgs(Schema):

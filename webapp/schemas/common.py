@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from workflows.inputs import MAX_PAGE
@@ -52,3 +54,14 @@ class UserRef(Schema):
     id = fields.Integer()
     username = fields.String()
     display_name = fields.String()
+
+
+class Label(fields.String):
+    """The label of a coded value: Label(LEAD_TYPES, attribute="lead_type") dumps "政府主导"."""
+
+    def __init__(self, labels: dict[Any, str], **kwargs: Any) -> None:
+        super().__init__(dump_only=True, **kwargs)
+        self.labels = labels
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else self.labels.get(value, str(value))
