@@ -3,13 +3,15 @@
 from .auth import ACCESS_KINDS, AccessEvent, ApiToken
 from .base import Base, UTCDateTime, utcnow
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
+from .desk import Attachment, SavedFilter, StockOpinion, TaskDraft
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
 from .org import AGENCY_ROLES, AGENCY_SUFFIX, REGION_LEVELS, USER_ROLES, Agency, Region, User
 from .process import ProcessFile, ProcessInstance, ProcessVersion
 from .task import TASK_STATUSES, Task
 
 __all__ = [
-    "ACCESS_KINDS", "AccessEvent", "ApiToken", "AGENCY_ROLES", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
+    "ACCESS_KINDS", "AccessEvent", "ApiToken", "AGENCY_ROLES", "Attachment", "SavedFilter", "StockOpinion",
+    "TaskDraft", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
     "REGION_LEVELS", "TASK_STATUSES", "USER_ROLES", "Agency", "AppendOnlyViolation", "Base", "Case",
     "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

@@ -23,6 +23,7 @@ EVENT_KINDS: dict[str, str] = {
     "process_error": "流程运行错误",
     "case_reclassified": "改变类别",
     "process_migrated": "流程版本迁移",
+    "comment": "留言",
 }
 
 # Where an action came from; the command line also records the operating-system account that ran it.

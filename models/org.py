@@ -116,6 +116,8 @@ class User(Base):
     failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the pages for this user ("zh_CN", "en"); None: the installation's default (zh_CN).
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

@@ -45,6 +45,8 @@ class Task(Base):
     data: Mapped[dict | None] = mapped_column(JSONType)
     # 代办: a supervisor completed this task in the agency's place, with the reason given.
     on_behalf_reason: Mapped[str | None] = mapped_column(Text)
+    # 审批意见: what the person who completed the task wrote beside the form.
+    opinion: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     case: Mapped[Case] = relationship(lazy="raise")

@@ -1,4 +1,4 @@
-"""The `huiqian` command. Each command parses its input, calls one service function, prints."""
+"""The `huiqian` command. Each command parses its input, calls services (never queries itself), prints."""
 
 from __future__ import annotations
 
@@ -19,11 +19,10 @@ from typing import Any, NoReturn
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import USER_ROLES, Agency, Case, Task, User
-from workflows import db, demo, history, processes, tasks, timers
+from models import USER_ROLES, User
+from workflows import case_queries, db, demo, history, inbox, processes, tasks, timers
 from workflows.engine import bootstrap
 from workflows.engine.evaluator import CHINA
 from workflows.engine.specs import LIFECYCLE_PROCESS, decode_source, parse_sources, read_directory
@@ -217,6 +216,12 @@ def seed_demo_cmd(count: str | int) -> None:
         for p in people:
             click.echo(f"{_pad(p.username, 24)}{_pad(p.display_name, 28)}{_pad(USER_ROLES.get(p.role, p.role), 12)}"
                        f"{_pad(p.password, 16)}{p.agency}")
+        by_name = {p.username: p for p in people}
+        click.echo("各角色可用以下账号登录（密码见上表）：")
+        for username, what in demo.SUGGESTED_ACCOUNTS:
+            if username in by_name:
+                # Account first: a username such as "admin" after a padded column would read as a role.
+                click.echo(f"  {_pad(username, 20)}{_pad(what, 28)}密码 {by_name[username].password}")
     else:
         click.echo("用户已存在，未重新生成密码。")
 
@@ -289,7 +294,7 @@ def demo_cmd(ctx: click.Context, host: str | None, port: str | None) -> None:
     address = _address(host, port)
     ctx.invoke(init_cmd)
     ctx.invoke(seed_demo_cmd, count=40)
-    click.echo(f"网页地址：{_url(*address)}")
+    click.echo(f"网页地址：{_url(*address)}    接口文档：{_url(*address)}api/v1/docs")
     _run_server(*address)
 
 
@@ -321,32 +326,35 @@ def check_bpmn_cmd(paths: tuple[Path, ...]) -> None:
 
 @main.command("tasks")
 @click.option("--user", "username", required=True, help="用户名")
+@click.option("--view", default="inbox", help="inbox 待办（默认）、mine 我认领的、unclaimed 未认领、completed 已办")
+@click.option("--page", "page_text", default="1", help=f"页码（每页 {tasks.INBOX_PAGE} 件，默认第 1 页）")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @with_appcontext
-def tasks_cmd(username: str, as_json: bool) -> None:
-    """列出用户的待办任务。"""
+def tasks_cmd(username: str, view: str, page_text: str, as_json: bool) -> None:
+    """列出用户的待办任务（或按 --view 列出认领的、未认领的、已办的任务）。"""
+    if view not in inbox.VIEWS:
+        _fail(f"--view 视图应为 {'、'.join(inbox.VIEWS)} 之一（收到：{printable(view, 30)}）")
+    number = _bounded_int(page_text, "--page 页码", 1, 10**7)  # 10^9 rows: past any real list
     session = get_session()
     try:
         user = _user(session, username)
-        items = tasks.inbox(session, user)
+        page = inbox.task_page(session, user, view=view, limit=tasks.INBOX_PAGE, offset=(number - 1) * tasks.INBOX_PAGE)
+        metas = tasks.task_metas(session, page.items)
     except HuiqianError as exc:
         _fail_with(exc)
-    rows = []
     # A supervisor's inbox spans agencies: say whose each task is (and so whether completing it is 代办).
-    agencies = {a.id: a for a in session.scalars(select(Agency).where(Agency.id.in_({t.agency_id for t in items})))}
-    case_of = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_({t.case_id for t in items})))}
-    metas = tasks.task_metas(session, items)
-    for t in items:
-        case = case_of[t.case_id]
-        rows.append({"task_id": t.id, "version": t.version, "case": case.code, "project": case.project_name,
-                     "task": t.name, "bpmn_id": t.bpmn_id, "lane": t.lane, "agency": agencies[t.agency_id].name,
-                     "agency_role": agencies[t.agency_id].role, "own_agency": t.agency_id == user.agency_id,
-                     "due_at": t.due_at.astimezone(CHINA).isoformat() if t.due_at else None,
-                     "fields": [f.as_dict() for f in metas[t.id].fields]})
+    rows = [{"task_id": t.id, "version": t.version, "case": t.case.code, "project": t.case.project_name,
+             "task": t.name, "bpmn_id": t.bpmn_id, "lane": t.lane, "agency": t.agency.name,
+             "agency_role": t.agency.role, "own_agency": t.agency_id == user.agency_id,
+             "due_at": t.due_at.astimezone(CHINA).isoformat() if t.due_at else None,
+             "fields": [f.as_dict() for f in metas[t.id].fields]} for t in page.items]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{user.display_name} 的待办：{len(rows)} 件")
+    what = "的待办" if view == "inbox" else f"的任务（{inbox.VIEWS[view]}）"
+    more = f"（下一页：--page {page.page + 1}）" if page.offset + page.limit < page.total else ""
+    paged = f"第 {page.page} 页，共 " if more or page.page > 1 else ""
+    click.echo(f"{user.display_name} {what}：{paged}{page.total} 件{more}")
     for r in rows:
         due = f"  时限 {r['due_at'][:10]}" if r["due_at"] else ""
         whose = "" if r["own_agency"] else f"  → {r['agency']}"
@@ -356,7 +364,7 @@ def tasks_cmd(username: str, as_json: bool) -> None:
             click.echo(f"       {f['key']}: {f['label']} [{f['type']}{'，必填' if f['required'] else ''}]{opts}")
 
 
-def _next_steps(session: Session, done: tasks.Completion) -> str:
+def _next_steps(session: Session, actor: User, done: tasks.Completion) -> str:
     """What the process did after a completion, for the operator: whose turn it is now."""
     parts = []
     if done.opened:
@@ -364,15 +372,13 @@ def _next_steps(session: Session, done: tasks.Completion) -> str:
     if done.cancelled:
         parts.append("已撤销：" + "；".join(f"#{c['task_id']}「{c['name']}」" for c in done.cancelled))
     if not done.opened:
-        case = session.get(Case, done.task.case_id)
-        waiting = session.scalars(select(Task.name).where(Task.case_id == done.task.case_id,
-                                                          Task.status == "ready").order_by(Task.id)).all()
-        if case is not None and case.status == "closed":
-            parts.append("流程已结束，案件已销号")
-        elif waiting:
-            parts.append("等待其他并行任务办结：" + "、".join(f"「{n}」" for n in waiting))
-        else:
-            parts.append("暂无新任务（流程在等待时限或其他事件）")
+        try:
+            state = case_queries.case_detail(session, actor, done.task.case_id)
+        except HuiqianError:  # whoever may complete a task may read its case; never fail a done completion
+            return "。".join(parts)
+        waiting = "、".join(f"「{o.task.name}」" for o in state.open_tasks)
+        parts.append("流程已结束，案件已销号" if state.case.status == "closed"
+                     else f"等待其他并行任务办结：{waiting}" if waiting else "暂无新任务（流程在等待时限或其他事件）")
     return "。".join(parts)
 
 
@@ -406,7 +412,7 @@ def complete_cmd(task_id: str | None, username: str | None, data: str, reason: s
     except HuiqianError as exc:
         _fail_with(exc)
     behalf = "（代办）" if done.task.on_behalf_reason else ""
-    click.echo(f"已办结任务 #{done.task.id}「{done.task.name}」{behalf}。{_next_steps(session, done)}")
+    click.echo(f"已办结任务 #{done.task.id}「{done.task.name}」{behalf}。{_next_steps(session, user, done)}")
 
 
 TIMER_YEARS = (2000, 2100)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from models import AccessEvent, ApiToken, User
 
-from . import history, inputs
+from . import history, inputs, permissions
 from .engine import clock
 from .engine.evaluator import CHINA
 from .errors import Busy, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable
@@ -208,13 +208,15 @@ def list_tokens(session: Session, actor: User) -> list[ApiToken]:
 
 @mutation
 def revoke_token(session: Session, actor: User, token_id: Any, *, now: datetime | None = None) -> ApiToken:
-    """Revoke one of the acting user's tokens (an admin may revoke anyone's). Takes effect on the next
-    request. Another user's token does not exist for a non-admin."""
+    """Revoke one of the acting user's tokens (an admin may revoke those of the users within their
+    jurisdiction). Takes effect on the next request. Any other user's token does not exist for them."""
     now = now or clock.now()
     if not inputs.valid_id(token_id):
         raise NotFound("令牌不存在")
     token = session.scalar(select(ApiToken).where(ApiToken.id == token_id).with_for_update())
-    if token is None or (token.user_id != actor.id and actor.role != "admin"):
+    if token is None or (token.user_id != actor.id and not (
+            actor.role == "admin"
+            and permissions.jurisdiction(actor).contains(session.get(User, token.user_id).agency.region))):
         raise NotFound("令牌不存在")
     if token.revoked_at is None:
         token.revoked_at = now

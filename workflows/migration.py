@@ -39,9 +39,9 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Case, ProcessInstance, ProcessVersion, Task, User
+from models import Case, ProcessInstance, ProcessVersion, Region, Task, User
 
-from . import history, instances, processes
+from . import history, instances, permissions, processes
 from .engine import clock, runtime
 from .engine.specs import Bundle
 from .errors import Forbidden, HuiqianError, ProcessError
@@ -342,12 +342,17 @@ def _target(session: Session, to_number: int) -> _Target:
     return _Target(version.id, version.number, version.content_hash)
 
 
-def _candidates(session: Session, target: _Target, case_codes: Iterable[str] | None) -> list[_Candidate]:
+def _candidates(session: Session, target: _Target, case_codes: Iterable[str] | None,
+                actor: User | None) -> list[_Candidate]:
     """The listed cases (in the order given, unknown codes included), or every open case on an older
-    version. Ids only: each case is read again in its own transaction."""
+    version. Ids only: each case is read again in its own transaction. An administrator's cases are
+    those of their jurisdiction: another place's case reads as an unknown code (it does not exist)."""
     stmt = (select(ProcessInstance.id, Case.id, Case.code, ProcessVersion.number, ProcessInstance.completed)
             .join(Case, Case.id == ProcessInstance.case_id)
             .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id))
+    if actor is not None:
+        stmt = stmt.join(Region, Region.id == Case.region_id).where(
+            Region.path.startswith(permissions.jurisdiction(actor).path))
     if case_codes is None:
         rows = session.execute(stmt.where(ProcessInstance.completed.is_(False),
                                           ProcessVersion.number < target.number).order_by(Case.id)).all()
@@ -397,7 +402,7 @@ def plan(session: Session, actor: User | None, to_number: int, case_codes: Itera
     """What migrating to version `to_number` would do, per case, without writing anything.
 
     Cases: `case_codes` (any version, in the order given), or every open case on an older version.
-    Permission: the command line (actor None) or an administrator.
+    Permission: the command line (actor None) or an administrator (the cases of their jurisdiction).
     """
     _require_admin(actor)
     now = now or clock.now()
@@ -406,7 +411,7 @@ def plan(session: Session, actor: User | None, to_number: int, case_codes: Itera
     cache: dict[tuple[int, int], dict[str, Any]] = {}
     out = []
     try:
-        for candidate in _candidates(session, target, case_codes):
+        for candidate in _candidates(session, target, case_codes, actor):
             try:
                 out.append(_plan_one(session, candidate, target, target_bundle, now, cache))
             except HuiqianError as exc:  # a damaged state, say: this case only
@@ -488,7 +493,7 @@ def migrate_cases(session: Session, actor: User | None, to_number: int, case_cod
     Cases: `case_codes` (any version), or every open case on an older version. Each case is its own
     transaction: a refusal or a failure is reported and the others go on. With `dry_run`, report what
     would happen (status "would_migrate") and write nothing.
-    Permission: the command line (actor None) or an administrator.
+    Permission: the command line (actor None) or an administrator (the cases of their jurisdiction).
     """
     if dry_run:
         statuses = {"migrate": "would_migrate", "refuse": "refused", "skip": "skipped", "fail": "failed"}
@@ -499,7 +504,7 @@ def migrate_cases(session: Session, actor: User | None, to_number: int, case_cod
     _require_admin(actor)
     now = now or clock.now()
     target = _target(session, to_number)
-    candidates = _candidates(session, target, case_codes)
+    candidates = _candidates(session, target, case_codes, actor)
     session.rollback()  # end the read: every case takes its own write transaction
     cache: dict[tuple[int, int], dict[str, Any]] = {}
     results = []

@@ -63,11 +63,19 @@ def require_reclassifier(actor: User, case: Case) -> None:
         raise Forbidden("只有市级或省级督办人可以改变案件类别")
 
 
+def can_file_case(user: User) -> bool:
+    """Whether the user may file cases at all (立案): what `require_case_creator` allows, short of
+    the place, so a page shows the 立案 button only to those who may press it."""
+    if not user.active:
+        return False
+    return user.role == "supervisor" or (user.role == "officer" and user.agency.role in ("housing", "supervision"))
+
+
 def require_case_creator(user: User, region: Region) -> None:
     """Cases are filed by the housing department or the 安居办 of the place, or a supervisor above it."""
     if not user.active or not jurisdiction(user).contains(region):
         raise Forbidden("无权在该地区立案")
-    if user.role == "supervisor" or user.role == "admin":
+    if user.role == "supervisor":  # administrators manage users and agencies, not cases
         return
     if user.role == "officer" and user.agency.role in ("housing", "supervision"):
         return

@@ -194,9 +194,12 @@ def deploy_configured(session: Session, actor: User) -> Deployment:
     ProcessDefinitionError naming the file and element. Writes `process_deployed` to the access log
     when a version is created.
 
-    Permission: administrators.
+    Permission: administrators of the province: a version applies to every case in the province, so a
+    city's administrator may not deploy one.
     """
     permissions.require_admin(actor, "部署流程版本")
+    if permissions.jurisdiction(actor).level != "province":
+        raise Forbidden("流程版本适用于全省，只有省级系统管理员可以部署")
     try:
         result = deploy(session, deployed_by=actor.username)
     except ProcessDefinitionError as exc:

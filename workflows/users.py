@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from models import AGENCY_ROLES, USER_ROLES, Agency, Region, User
 
 from . import inputs, permissions, regions
-from .errors import Conflict, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .inputs import Page
 from .transactions import mutation
 
@@ -288,4 +288,16 @@ def _reset_password(session: Session, actor: User, user_id: Any, password_hash: 
     user.locked_until = None
     _log(session, "password_reset", f"{actor.display_name} 重置用户 {user.username} 的密码", actor=actor,
          subject=user)
+    return user
+
+
+@mutation
+def set_locale(session: Session, actor: User, locale: str) -> User:
+    """The language of the pages for the acting user (themselves only)."""
+    if locale not in ("zh_CN", "en"):
+        raise Invalid("不支持的语言", errors={"locale": ["不支持的语言"]})
+    user = session.get(User, actor.id)
+    if user is None:
+        raise NotFound("用户不存在")
+    user.locale = locale
     return user
