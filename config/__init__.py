@@ -21,6 +21,12 @@ class DefaultConfig:
     # Requests larger than this are refused with 413 before they are read (API bodies, forms).
     MAX_CONTENT_LENGTH: int = 2 << 20
     API_BODY_MAX_BYTES: int = 1 << 20
+    # The task page's form carries evidence files: it alone may be this large (webapp/ui/tasks.py).
+    UPLOAD_MAX_CONTENT_LENGTH: int = 25 << 20
+    # Evidence files, stored by SHA-256 outside the web root; None: <instance>/attachments.
+    ATTACHMENTS_DIR: str | None = None
+    # No single evidence file is larger than this, whatever a BPMN field's max-size says.
+    ATTACHMENT_MAX_BYTES: int = 20 << 20
     # Sign-in attempts per client address (Flask-Limiter syntax); wrong passwords also lock the
     # account after 10 in a row (workflows/auth.py), whatever the address.
     SIGN_IN_RATE_LIMIT: str = "30 per minute; 300 per hour"
@@ -29,6 +35,12 @@ class DefaultConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    # The inbox's deadline colours (HUIQIAN_INBOX_DUE_NEAR_DAYS etc.): blue when due within NEAR days,
+    # yellow within SOON days or due today, red when overdue. The 即将到期 filter covers NEAR days.
+    INBOX_DUE_NEAR_DAYS: int = 7
+    INBOX_DUE_SOON_DAYS: int = 2
+    # Rows in one XLSX export of the inbox; past it the file says it was cut short.
+    INBOX_EXPORT_MAX_ROWS: int = 10_000
 
 
 class TestConfig(DefaultConfig):

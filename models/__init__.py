@@ -2,6 +2,7 @@
 
 from .auth import ACCESS_KINDS, AccessEvent, ApiToken
 from .base import Base, UTCDateTime, utcnow
+from .calendar import CALENDAR_DAY_KINDS, CALENDAR_SOURCES, CalendarDay, CalendarYear
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
 from .desk import Attachment, SavedFilter, StockOpinion, TaskDraft
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
@@ -13,5 +14,6 @@ __all__ = [
     "ACCESS_KINDS", "AccessEvent", "ApiToken", "AGENCY_ROLES", "Attachment", "SavedFilter", "StockOpinion",
     "TaskDraft", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
     "REGION_LEVELS", "TASK_STATUSES", "USER_ROLES", "Agency", "AppendOnlyViolation", "Base", "Case",
+    "CALENDAR_DAY_KINDS", "CALENDAR_SOURCES", "CalendarDay", "CalendarYear",
     "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

@@ -25,6 +25,7 @@ ACCESS_KINDS: dict[str, str] = {
     "agency_created": "新建部门",
     "agency_updated": "修改部门",
     "process_deployed": "部署流程版本",
+    "calendar_entered": "录入节假日安排",
 }
 
 

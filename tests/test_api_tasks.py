@@ -445,3 +445,29 @@ def test_the_api_document_describes_the_task_endpoints(app):
                  "/api/v1/tasks/{task_id}/complete"):
         assert path in spec["paths"], path
     assert "412" in spec["paths"]["/api/v1/tasks/{task_id}/complete"]["post"]["responses"]
+
+
+def test_an_opinion_sent_with_a_completion_is_kept_on_the_task_and_in_history(api_as, people, driver, session):
+    from sqlalchemy import select
+
+    from models import CaseEvent, Task
+    case = driver.new_case(2)
+    task = driver.open_tasks(case)[0]
+    officer = people.officer("榆树市", "housing")
+    api = api_as(officer)
+    form = api.get(f"/tasks/{task.id}/form").json
+    from tests.driver import auto_value
+    data = {f["key"]: auto_value(next(x for x in driver_fields(session, task) if x.key == f["key"]))
+            for f in form["fields"]}
+    done = api.post(f"/tasks/{task.id}/complete", json={"data": data, "opinion": "材料齐全，同意。"})
+    assert done.status_code == 200, done.json
+    session.rollback()
+    assert session.get(Task, task.id).opinion == "材料齐全，同意。"
+    event = session.scalars(select(CaseEvent).where(CaseEvent.task_id == task.id,
+                                                    CaseEvent.kind == "task_completed")).one()
+    assert event.data["opinion"] == "材料齐全，同意。"
+
+
+def driver_fields(session, task):  # noqa: ANN001, ANN201
+    from workflows import tasks
+    return tasks.task_fields(session, task)

@@ -1,7 +1,8 @@
-"""The overview page answers from the service layer within the reader's jurisdiction."""
+"""Signing in to the pages, and the overview within the reader's jurisdiction."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from tests.conftest import PASSWORD
@@ -16,11 +17,52 @@ def _file(session, people, county: str, name: str, code: str):  # noqa: ANN001, 
         households_overdue=30, overdue_since=date(2019, 12, 31), category=2, responsible_leader="王副县长"))
 
 
-def test_visitor_sees_province_counts_but_no_project(app, session, people) -> None:
-    _file(session, people, "榆树市", "榆树东城棚改", "OV-1")
-    page = app.test_client().get("/").get_data(as_text=True)
-    assert "全省" in page and "已开工" in page
-    assert "榆树东城棚改" not in page
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"',
+                     page).group(0).split('value="')[1].rstrip('"')
+
+
+def _sign_in(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN202
+    page = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": _csrf(page)})
+
+
+def test_a_visitor_is_sent_to_sign_in_and_brought_back(app, people) -> None:
+    client = app.test_client()
+    response = client.get("/")
+    assert response.status_code == 302 and "/login?next=/" in response.headers["Location"]
+    officer = people.officer("榆树市", "housing")
+    page = client.get("/login?next=/").get_data(as_text=True)
+    back = client.post("/login?next=/", data={"username": officer.username, "password": PASSWORD,
+                                              "csrf_token": _csrf(page)})
+    assert back.status_code == 302 and back.headers["Location"] == "/"
+
+
+def test_a_wrong_password_is_told_in_chinese_and_an_outside_next_is_ignored(app, people) -> None:
+    officer = people.officer("榆树市", "housing")
+    client = app.test_client()
+    refused = _sign_in(client, officer.username, "wrong")
+    assert refused.status_code == 401 and "用户名或密码错误" in refused.get_data(as_text=True)
+    page = client.get("/login?next=https://evil.example/").get_data(as_text=True)
+    signed = client.post("/login?next=https://evil.example/",
+                         data={"username": officer.username, "password": PASSWORD, "csrf_token": _csrf(page)})
+    assert signed.headers["Location"] == "/"
+
+
+def test_a_form_without_its_csrf_token_is_refused(app, people) -> None:
+    officer = people.officer("榆树市", "housing")
+    response = app.test_client().post("/login", data={"username": officer.username, "password": PASSWORD})
+    assert response.status_code == 400 and "校验码" in response.get_data(as_text=True)
+
+
+def test_signing_out_ends_the_session(app, people) -> None:
+    officer = people.officer("榆树市", "housing")
+    client = app.test_client()
+    _sign_in(client, officer.username)
+    page = client.get("/").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": _csrf(page)}).status_code == 302
+    assert client.get("/").status_code == 302
+    assert client.get("/api/v1/me").status_code == 401
 
 
 def test_officer_sees_own_county_cases_only_and_names_are_text(app, session, people) -> None:
@@ -28,7 +70,7 @@ def test_officer_sees_own_county_cases_only_and_names_are_text(app, session, peo
     _file(session, people, "舒兰市", "舒兰西关项目", "OV-3")
     officer = people.officer("榆树市", "housing")
     client = app.test_client()
-    assert client.post("/api/v1/session", json={"username": officer.username, "password": PASSWORD}).status_code == 200
+    _sign_in(client, officer.username)
     page = client.get("/").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;榆树项目" in page
     assert "<script>alert(1)" not in page

@@ -42,8 +42,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             session.close()
 
     limiter.init_app(app)
-    from . import api, auth
+    from . import api, auth, ui
     auth.init_app(app)
+    ui.init_app(app)
     api.init_app(app)
     from .views import bp
     app.register_blueprint(bp)

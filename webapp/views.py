@@ -1,5 +1,5 @@
-"""The overview page: counts by category and status within the signed-in user's jurisdiction (only the
-province-wide counts for a visitor), from the service layer."""
+"""The overview page: counts by category and status within the signed-in user's jurisdiction, and its
+first cases, from the service layer."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from models import CASE_STATUSES, CATEGORIES
 from workflows import overview
 
 from . import get_session
+from .ui import signed_in
 
 bp = Blueprint("overview", __name__)
 
 
 @bp.get("/")
+@signed_in
 def index() -> str:
-    found = overview.summary(get_session(), g.get("actor"))
-    return render_template("index.html", overview=found, categories=CATEGORIES, statuses=CASE_STATUSES,
-                           signed_in=g.get("actor"))
+    found = overview.summary(get_session(), g.actor)
+    return render_template("index.html", overview=found, categories=CATEGORIES, statuses=CASE_STATUSES)

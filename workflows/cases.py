@@ -331,10 +331,11 @@ def _moment(value: date | datetime | str | None, *, field: str, label: str, end:
 def case_history_page(session: Session, actor: User, case_id: int, *, kind: str | None = None,
                       actor_id: int | None = None, since: date | datetime | str | None = None,
                       until: date | datetime | str | None = None, channel: str | None = None,
-                      limit: int = PAGE, offset: int = 0) -> inputs.Page[history.EventEntry]:
-    """A case's events in order, filtered (kind, who acted, from `since` to `until` inclusive, the
-    channel), one page at a time with the total. Permission: as `get_case` (outside jurisdiction:
-    NotFound). Reads only."""
+                      limit: int = PAGE, offset: int = 0,
+                      newest_first: bool = False) -> inputs.Page[history.EventEntry]:
+    """A case's events in order (`newest_first`: latest first), filtered (kind, who acted, from
+    `since` to `until` inclusive, the channel), one page at a time with the total. Permission: as
+    `get_case` (outside jurisdiction: NotFound). Reads only."""
     get_case(session, actor, case_id)
     if kind is not None and kind not in EVENT_KINDS:
         inputs.refuse("kind", "事件类型", "不是已知的事件类型")
@@ -348,5 +349,6 @@ def case_history_page(session: Session, actor: User, case_id: int, *, kind: str 
         inputs.refuse("since", "起始时间", "不能晚于截止时间")
     limit, offset = inputs.page_bounds(limit, offset)
     items, total = history.case_events_page(session, case_id, kind=kind, actor_id=actor_id, since=start,
-                                            until=stop, channel=channel, limit=limit, offset=offset)
+                                            until=stop, channel=channel, limit=limit, offset=offset,
+                                            newest_first=newest_first)
     return inputs.Page(items, total, limit, offset)

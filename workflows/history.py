@@ -151,13 +151,15 @@ def _event_filters(case_id: int, *, kind: str | None = None, actor_id: int | Non
 
 def case_events_page(session: Session, case_id: int, *, kind: str | None = None, actor_id: int | None = None,
                      since: datetime | None = None, until: datetime | None = None, channel: str | None = None,
-                     limit: int, offset: int = 0) -> tuple[list[EventEntry], int]:
-    """One page of a case's events in order (`since`/`until` inclusive, aware) with who acted, and
-    how many events match in all. Unscoped: callers check the reader may see the case."""
+                     limit: int, offset: int = 0, newest_first: bool = False) -> tuple[list[EventEntry], int]:
+    """One page of a case's events in order (`newest_first`: latest first) (`since`/`until`
+    inclusive, aware) with who acted, and how many events match in all. Unscoped: callers check the
+    reader may see the case."""
     where = _event_filters(case_id, kind=kind, actor_id=actor_id, since=since, until=until, channel=channel)
+    order = CaseEvent.id.desc() if newest_first else CaseEvent.id
     rows = session.execute(
         select(CaseEvent, User.id, User.display_name).outerjoin(User, User.id == CaseEvent.actor_id)
-        .where(*where).order_by(CaseEvent.id).limit(limit).offset(offset)).all()
+        .where(*where).order_by(order).limit(limit).offset(offset)).all()
     total = session.scalar(select(func.count()).select_from(CaseEvent).where(*where)) or 0
     return [EventEntry(event, EventActor(user_id, name) if user_id is not None else None)
             for event, user_id, name in rows], total

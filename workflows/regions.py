@@ -125,6 +125,18 @@ def list_regions(session: Session, actor: User, *, parent: str | None = None,
     return list(session.scalars(stmt))
 
 
+def in_jurisdiction(session: Session, actor: User, *, level: str | None = None) -> list[Region]:
+    """The places within the user's jurisdiction (their own and every place under it), by code,
+    optionally of one level: what a page offers in its place selects (立案, list filters)."""
+    from . import permissions
+    scope = permissions.jurisdiction(actor)
+    stmt = (select(Region).options(joinedload(Region.parent)).where(Region.path.startswith(scope.path))
+            .order_by(Region.code))
+    if level is not None:
+        stmt = stmt.where(Region.level == level)
+    return list(session.scalars(stmt))
+
+
 def get_region(session: Session, actor: User, code: str) -> Region:
     """One place by its code. Permission: any signed-in user (public reference data)."""
     region = find(session, code)

@@ -83,7 +83,7 @@ _COMPLETE = (update(Task.__table__)
              .values(status="completed", completed_at=bindparam("completed_at"),
                      completed_by_id=bindparam("completed_by_id"), assignee_id=bindparam("assignee_id"),
                      data=bindparam("data", type_=Task.__table__.c.data.type),
-                     version=bindparam("new_version")))
+                     opinion=bindparam("opinion"), version=bindparam("new_version")))
 
 
 def _load(session: Session, actor: User, task_id: int, *, lock: bool = False,
@@ -291,14 +291,16 @@ def _check_requirement(case: Case, instance: ProcessInstance, bundle: Any, task:
     resolution.require(rule, case, spiff_task.data if spiff_task is not None else {}, action=action, field=when)
 
 
-def _store_completion(session: Session, task: Task, actor: User, now: datetime, data: dict[str, Any]) -> None:
+def _store_completion(session: Session, task: Task, actor: User, now: datetime, data: dict[str, Any],
+                      opinion: str | None) -> None:
     """One version-checked UPDATE of the task row (cheaper than the ORM's flush on the hot path); the
     loaded object is brought up to date without being marked dirty."""
     values = {"status": "completed", "completed_at": now, "completed_by_id": actor.id,
-              "assignee_id": task.assignee_id or actor.id, "data": data, "version": task.version + 1}
+              "assignee_id": task.assignee_id or actor.id, "data": data, "opinion": opinion,
+              "version": task.version + 1}
     stored = session.connection().execute(_COMPLETE, {
         "task_id": task.id, "old_version": task.version, "completed_at": now, "completed_by_id": actor.id,
-        "assignee_id": values["assignee_id"], "data": data, "new_version": values["version"]})
+        "assignee_id": values["assignee_id"], "data": data, "opinion": opinion, "new_version": values["version"]})
     if stored.rowcount != 1:
         raise Conflict("任务已被他人处理或修改，请刷新后重试")
     for key, value in values.items():
@@ -330,6 +332,17 @@ def _completed_summary(actor: User, task: Task, behalf: OnBehalf | None) -> str:
     return f"{history.actor_label(actor)}代{behalf.agency_name}办结任务「{task.name}」，理由：{behalf.reason}"
 
 
+OPINION_MAX = 2000
+
+
+def clean_opinion(opinion: Any) -> str | None:
+    """审批意见 as stored: multi-line text of at most OPINION_MAX characters; blank is no opinion."""
+    if opinion is None:
+        return None
+    cleaned = inputs.clean_text(opinion, field="opinion", label="审批意见", max_length=OPINION_MAX, multiline=True)
+    return cleaned or None
+
+
 @dataclass(frozen=True)
 class Completion:
     """A completed task and what the process did next: the tasks it opened (with the agency each went
@@ -343,12 +356,14 @@ class Completion:
 @mutation
 def complete_task(session: Session, actor: User, task_id: int, data: dict[str, Any], *,
                   expected_version: int | None = None, now: datetime | None = None,
-                  on_behalf_reason: str | None = None) -> Completion:
+                  on_behalf_reason: str | None = None, opinion: str | None = None) -> Completion:
     """Complete a user task with form data and move the case's process on.
 
     Permission: an officer of the task's agency; a city or province supervisor over the case's place
     only as 代办 with `on_behalf_reason` (never a court's task; see permissions.require_can_complete).
     A task claimed by someone else can only be completed by them or a supervisor.
+    `opinion` (审批意见, optional, up to OPINION_MAX characters) is stored on the task by the same
+    UPDATE and carried in the task_completed event.
     Validation: `data` against the fields the BPMN task declares (Invalid names each field), counts
     against the case (`max-case`), and a task's declared `requires` rule (workflows/resolution.py).
     Side effects, in one transaction: workflow state (version-checked: a concurrent completion
@@ -356,6 +371,7 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     projection, case fields and status, history.
     """
     now = now or clock.now()
+    opinion = clean_opinion(opinion)
     task, case, instance, content_hash = _load(session, actor, task_id, lock=True)
     _require_actable(actor, task, case, expected_version)
     behalf = _on_behalf(session, actor, task, case, on_behalf_reason)
@@ -377,10 +393,11 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
             step = runtime.complete(workflow, task.spiff_task_id, _process_data(fields, cleaned))
         except LookupError:
             raise Conflict("流程中该任务已不可办理，请刷新") from None
-    _store_completion(session, task, actor, now, cleaned)
+    _store_completion(session, task, actor, now, cleaned, opinion)
     history.record(session, case, "task_completed", _completed_summary(actor, task, behalf),
                    actor=actor, task=task, at=now,
                    data={"bpmn_id": task.bpmn_id, "data": cleaned, "case_changes": changes,
+                         **({"opinion": opinion} if opinion else {}),
                          **({"on_behalf": True, "reason": behalf.reason, "agency_id": behalf.agency_id}
                             if behalf else {})})
     if changes:

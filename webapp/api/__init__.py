@@ -77,8 +77,19 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
+_PAGE_TITLES = {401: "请先登录", 403: "无权访问", 404: "页面不存在", 409: "操作冲突", 412: "数据已变化",
+                422: "输入有误", 503: "服务暂时不可用"}
+
+
 def _service_error(error: HuiqianError) -> Any:
-    return errors.from_service(error)
+    response = errors.from_service(error)
+    if _is_api():
+        return response
+    # A page: the same status, told as a page (a NotFound outside scope reads like any missing page).
+    from flask import render_template
+    status = response.status_code
+    return render_template("ui/error.html", title=_PAGE_TITLES.get(status, "出错了"),
+                           message=error.message), status
 
 
 def _http_error(error: HTTPException) -> Any:

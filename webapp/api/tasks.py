@@ -109,6 +109,6 @@ def complete(args: dict[str, Any], task_id: int) -> Any:
     须填写 on_behalf_reason。可带 If-Match。"""
     session = get_session()
     done = tasks.complete_task(session, auth.actor(), task_id, args["data"], expected_version=etag.if_match(),
-                               on_behalf_reason=args["on_behalf_reason"])
+                               on_behalf_reason=args["on_behalf_reason"], opinion=args["opinion"])
     inbox.described(session, done.task)
     return done, 200, {"ETag": etag.tag(done.task.version)}

@@ -110,6 +110,8 @@ class CompleteArgs(Schema):
                        metadata={"description": "表单字段值 {字段键: 值}，见 GET /tasks/{id}/form"})
     on_behalf_reason = fields.String(load_default=None, allow_none=True,
                                      metadata={"description": "代办理由：督办人办理其他部门的任务时必填"})
+    opinion = fields.String(load_default=None, allow_none=True,
+                            metadata={"description": "审批意见（选填，最多 2000 字），随办结记入案件历史"})
 
 
 class OpenedTaskSchema(Schema):

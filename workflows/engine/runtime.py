@@ -19,6 +19,8 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_V
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
@@ -262,5 +264,47 @@ def next_timer(workflow: BpmnWorkflow) -> datetime | None:
     return min(due).astimezone(UTC) if due else None
 
 
-__all__ = ["SERIALIZER_VERSION", "FiredTimer", "ReadyTask", "Step", "complete", "dump", "fire_timers", "load", "next_timer",
-           "ready_user_tasks", "ready_uuids", "signal", "start"]
+@dataclass(frozen=True)
+class ElementState:
+    """Where one BPMN element of a running case stands, for a process diagram."""
+
+    process_id: str
+    bpmn_id: str
+    name: str
+    state: str  # "done", "active" or "cancelled"
+
+
+_REACHED = TaskState.COMPLETED | TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.CANCELLED
+
+
+def element_states(workflow: BpmnWorkflow) -> list[ElementState]:
+    """Every element the engine has reached, in the lifecycle and every process it called (a
+    cancelled category process included): completed ones "done"; ready, started (a running call
+    activity) or waiting (a timer or join the case waits at) ones "active"; a call activity whose
+    process was withdrawn "cancelled". A boundary event counts only once it fired: waiting beside its
+    task, or cancelled with it, it was never reached. Predicted (not yet reached) tasks are left out.
+    One element may appear several times (loops); the caller decides which state wins."""
+    started = set(workflow.subprocesses)  # call activities whose process was actually started
+    out = []
+    for t in workflow.get_tasks(state=_REACHED):
+        spec = t.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if not bpmn_id:  # the engine's own start/join helpers
+            continue
+        boundary = isinstance(spec, BoundaryEvent)
+        if t.state == TaskState.COMPLETED:
+            state = "done"
+        elif boundary:
+            continue
+        elif t.state in (TaskState.READY, TaskState.STARTED, TaskState.WAITING):
+            state = "active"
+        elif isinstance(spec, SubWorkflowTask) and t.id in started:
+            state = "cancelled"
+        else:
+            continue  # a cancelled user task is the projection's to report; others were never reached
+        out.append(ElementState(t.workflow.spec.name, bpmn_id, spec.bpmn_name or bpmn_id, state))
+    return out
+
+
+__all__ = ["SERIALIZER_VERSION", "ElementState", "FiredTimer", "ReadyTask", "Step", "complete", "dump", "fire_timers", "load", "next_timer",
+           "element_states", "ready_user_tasks", "ready_uuids", "signal", "start"]

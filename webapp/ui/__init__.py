@@ -1,0 +1,101 @@
+"""The pages people work in, server-rendered (Jinja2, Bootstrap and htmx served from the app), one
+blueprint per concern. Every page requires sign-in; every form carries a CSRF token (Flask-WTF)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, g, redirect, render_template, request, session, url_for
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def _locale() -> str:
+    user: User | None = g.get("actor")
+    chosen = (user.locale if user is not None else None) or session.get("locale")
+    return chosen if chosen in LANGUAGES else "zh_CN"
+
+
+def signed_in(view: F) -> F:
+    """The page needs a signed-in user; a visitor is sent to the sign-in page and brought back after."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("actor") is None:
+            return redirect(url_for("ui_auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # checked below for pages, not for /api
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session: a long form is not lost
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_CN")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale)
+
+    @app.before_request
+    def _csrf() -> None:
+        # The API authenticates writes by token or by a header a cross-site form cannot send.
+        if app.config.get("WTF_CSRF_ENABLED", True) and not request.path.startswith("/api/"):
+            csrf.protect()
+
+    @app.errorhandler(CSRFError)
+    def _csrf_refused(error: CSRFError) -> Any:
+        if request.path.startswith("/api/"):
+            return error
+        return render_template("ui/error.html", title="页面已过期",
+                               message="表单校验码缺失或已失效（可能是页面停留过久或在别处退出了登录）。"
+                                       "请返回上一页刷新后重新提交，已填写的内容请先复制保存。"), 400
+
+    from . import auth
+    app.register_blueprint(auth.bp)
+    _register_sections(app)
+
+    @app.context_processor
+    def _page_globals() -> dict[str, Any]:
+        return {"actor": g.get("actor"), "languages": LANGUAGES, "current_locale": _locale(),
+                "nav_items": _nav(app, g.get("actor"))}
+
+
+# Page sections in menu order, with the roles that see them; sections land one at a time, so an
+# endpoint not registered yet is left out.
+NAV = [
+    ("overview.index", "概况", ("officer", "supervisor", "auditor", "admin")),
+    ("ui_inbox.inbox", "待办", ("officer", "supervisor")),
+    ("ui_cases.case_list", "案件", ("officer", "supervisor", "auditor", "admin")),
+    ("ui_supervise.dashboard", "督办", ("supervisor",)),
+    ("ui_audit.events", "审计", ("auditor",)),
+    ("ui_admin.users", "系统管理", ("admin",)),
+]
+
+
+def _register_sections(app: Flask) -> None:
+    """Each page section that exists registers its blueprint (sections land one at a time)."""
+    import importlib
+    for name in ("inbox", "tasks", "cases", "attachments", "supervise", "audit", "admin"):
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        app.register_blueprint(module.bp)
+
+
+def _nav(app: Flask, user: User | None) -> list[tuple[str, str]]:
+    if user is None:
+        return []
+    return [(endpoint, label) for endpoint, label, roles in NAV
+            if user.role in roles and endpoint in app.view_functions]

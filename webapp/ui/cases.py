@@ -1,0 +1,181 @@
+"""Cases (案件): the list within the reader's jurisdiction with its filters in the URL, 立案, and the
+case page (particulars, open tasks, timeline, process diagrams, 改变类别).
+
+Views parse (case_forms), call the service (workflows.case_queries, cases, case_page, diagram) and
+render. Something outside the reader's jurisdiction is a 404 page; a refused action a 403 page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+
+from models import CASE_STATUSES, CATEGORIES, LEAD_TYPES
+from workflows import case_page, case_queries, cases, diagram, permissions, regions
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
+
+from .. import get_session
+from ..api import errors as api_errors
+from . import signed_in
+from .case_forms import CATEGORY_CHOICES, OVERDUE_CHOICES, NewCaseForm, ReclassifyForm, parse_list_args
+
+bp = Blueprint("ui_cases", __name__)
+
+LIST_PAGE = 50
+ORDERS = {"newest": "最新在前", "oldest": "最早在前"}
+
+
+@bp.errorhandler(NotFound)
+def _not_found(error: NotFound) -> Any:
+    if request.path.endswith(".json"):
+        return api_errors.from_service(error)
+    return render_template("ui/error.html", title="未找到", message=error.message), 404
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(error: Forbidden) -> Any:
+    if request.path.endswith(".json"):
+        return api_errors.from_service(error)
+    return render_template("ui/error.html", title="无权操作", message=error.message), 403
+
+
+def _safe_back(target: str | None) -> str:
+    """Only a case list on this site: `back` is taken from the URL and must not lead elsewhere."""
+    if target and target.startswith("/cases") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.rstrip("/") == "/cases" \
+                and "\\" not in target and len(target) <= 2000:
+            return target
+    return url_for("ui_cases.case_list")
+
+
+def _here() -> str:
+    return request.full_path.rstrip("?")
+
+
+@bp.get("/cases")
+@signed_in
+def case_list() -> Any:
+    """The cases within the reader's jurisdiction, filtered and paged by the URL."""
+    session = get_session()
+    filters, errors = parse_list_args(request.args)
+    found = None
+    status = 200
+    if not errors:
+        try:
+            found = case_queries.search_cases(session, g.actor, **filters.search_args(), limit=LIST_PAGE,
+                                              offset=(filters.page - 1) * LIST_PAGE)
+        except Invalid as exc:  # a place that does not exist: named next to its field
+            errors = dict(exc.errors) or {"_": [exc.message]}
+    if errors:
+        status = 422
+    return render_template(
+        "ui/case_list.html", title="案件", filters=filters, errors=errors, found=found,
+        places=regions.in_jurisdiction(session, g.actor), categories=CATEGORY_CHOICES, statuses=CASE_STATUSES,
+        overdue_choices=OVERDUE_CHOICES, can_file=permissions.can_file_case(g.actor), back=_here(),
+        per_page=LIST_PAGE), status
+
+
+def _require_filer() -> None:
+    if not permissions.can_file_case(g.actor):
+        raise Forbidden("只有住建部门、安居办经办人或督办人可以立案")
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@signed_in
+def new_case() -> Any:
+    """立案: the form, and filing it (the new case's page on success)."""
+    _require_filer()
+    session = get_session()
+    form = NewCaseForm()
+    form.set_places(regions.in_jurisdiction(session, g.actor, level="county"))
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            case = cases.create_case(session, g.actor, form.to_new_case())
+        except Invalid as exc:
+            problems = form.show_errors(exc)
+        except Conflict as exc:
+            problems = [exc.message]
+        else:
+            flash(f"已立案：{case.code} {case.project_name}", "success")
+            return redirect(url_for("ui_cases.case", case_id=case.id))
+    status = 422 if (problems or any(f.errors for f in form)) else 200
+    return render_template("ui/case_new.html", title="立案", form=form, problems=problems,
+                           required=NewCaseForm.REQUIRED), status
+
+
+def _page_arg() -> int:
+    text = request.args.get("page", "1").strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 7 and int(text) > 0 else 1
+
+
+@bp.get("/cases/<int:case_id>")
+@signed_in
+def case(case_id: int) -> Any:
+    """The case page."""
+    order = request.args.get("order", "newest")
+    order = order if order in ORDERS else "newest"
+    page = case_page.case_page(get_session(), g.actor, case_id, page=_page_arg(), newest_first=order == "newest")
+    form = ReclassifyForm(formdata=None)
+    form.set_current(page.case.category)
+    form.version.data = str(page.case.version)
+    asked = request.args.get("back")
+    back = _safe_back(asked)
+    return render_template("ui/case.html", title=f"{page.case.code} {page.case.project_name}", page=page,
+                           form=form, order=order, orders=ORDERS, lead_types=LEAD_TYPES, categories=CATEGORIES,
+                           back=back, keep_back=asked if asked == back else None,
+                           fmt=case_page.china_time)
+
+
+@bp.get("/cases/<int:case_id>/diagram.json")
+@signed_in
+def diagram_json(case_id: int) -> Any:
+    """The case's process diagrams: each file's BPMN source from the case's process version and the
+    element ids completed, active and withdrawn."""
+    found = diagram.case_diagram(get_session(), g.actor, case_id, with_xml=True)
+    return jsonify(found.as_dict())
+
+
+@bp.post("/cases/<int:case_id>/reclassify")
+@signed_in
+def reclassify(case_id: int) -> Any:
+    """改变类别 in two steps: the choice and reason are shown back for confirmation, then carried out."""
+    session = get_session()
+    target = case_page.case_for_reclassification(session, g.actor, case_id)  # 404 / 403 first
+    form = ReclassifyForm()
+    form.set_current(target.category)
+    step = request.form.get("step", "confirm")
+    problems: list[str] = []
+    if step == "edit":  # back from the confirmation to change the choice
+        return _reclassify_page(target, form, "edit", problems, 200)
+    if not form.validate_on_submit():
+        return _reclassify_page(target, form, "edit", problems, 422)
+    if step != "execute":
+        return _reclassify_page(target, form, "confirm", problems, 200)
+    try:
+        done = cases.reclassify_case(session, g.actor, case_id, form.category.data, form.reason.data,
+                                     expected_version=form.expected_version())
+    except Invalid as exc:
+        problems = form.show_errors(exc)
+        status = 422
+    except Conflict as exc:  # Stale: someone changed the case since; Conflict: not in its category stage
+        problems = [exc.message]
+        status = 409
+    else:
+        flash(f"已将案件由第{done.attempt['category']}类改为第{done.case.category}类"
+              f"（{CATEGORIES[done.case.category]}）", "success")
+        return redirect(url_for("ui_cases.case", case_id=case_id))
+    session.rollback()
+    target = case_page.case_for_reclassification(session, g.actor, case_id)
+    form.version.data = str(target.version)
+    return _reclassify_page(target, form, "edit", problems, status)
+
+
+def _reclassify_page(target: Any, form: ReclassifyForm, mode: str, problems: list[str], status: int) -> Any:
+    chosen = form.category.data if form.category.data in {v for v, _ in CATEGORY_CHOICES} else None
+    return render_template("ui/case_reclassify.html", title="改变类别", case=target, form=form, mode=mode,
+                           problems=problems, chosen=int(chosen) if chosen else None,
+                           categories=CATEGORIES), status

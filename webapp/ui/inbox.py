@@ -1,0 +1,214 @@
+"""The officer's inbox (待办): tabs by view, filters carried in the URL, deadline colours, named saved
+filters, and the filtered list as an XLSX file.
+
+Views parse the query string (InboxArgs), call one read (workflows.inbox.task_listing) and render.
+Auditors and admins work no tasks: they are told so instead of being shown an empty list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.datastructures import MultiDict
+
+from models import CATEGORIES
+from workflows import inbox, saved_filters
+from workflows.engine.evaluator import CHINA
+from workflows.errors import Invalid, NotFound
+
+from .. import get_session
+from . import signed_in
+from .inbox_export import workbook_response
+
+bp = Blueprint("ui_inbox", __name__)
+
+PAGE_KEY = "inbox"
+WORKING_ROLES = ("officer", "supervisor")
+TABS = {"inbox": "待办", "mine": "我的已签收", "unclaimed": "未签收", "completed": "已办"}
+DUE_CHOICES = {"soon": "即将到期", "overdue": "已超期"}
+PER_PAGE_CHOICES = (25, 50, 100)
+PAGE_MAX = 1_000_000
+LABELS = {"view": "视图", "due": "时限", "category": "类别", "case": "案件", "page": "页码", "per_page": "每页件数"}
+NOT_WORKING = "审计与管理员不办理任务，没有待办列表。查看案件及其任务请从“案件”进入。"
+
+
+def _one_of(choices: Any, wanted: str) -> validate.OneOf:
+    return validate.OneOf([str(c) for c in choices], error=f"应为 {wanted}")
+
+
+def _page_number(text: str) -> None:
+    # Digits only and short: int() of a 5,000-digit string costs (and raises past 4,300 digits).
+    if not (text.isascii() and text.isdigit()) or len(text) > 7 or not 1 <= int(text) <= PAGE_MAX:
+        raise ValidationError(f"应为 1–{PAGE_MAX} 之间的整数")
+
+
+class InboxArgs(Schema):
+    """The inbox's query string. Every value is text as typed; unknown parameters are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    view = fields.String(load_default="inbox", validate=_one_of(TABS, "、".join(TABS.values()) + " 之一"))
+    due = fields.String(load_default="", validate=_one_of(["", *DUE_CHOICES], "即将到期或已超期"))
+    category = fields.String(load_default="", validate=_one_of(["", *CATEGORIES], "第 1–9 类之一"))
+    case = fields.String(load_default="")
+    page = fields.String(load_default="1", validate=_page_number)
+    per_page = fields.String(load_default=str(PER_PAGE_CHOICES[0]),
+                             validate=_one_of(PER_PAGE_CHOICES, "、".join(map(str, PER_PAGE_CHOICES)) + " 之一"))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list a URL asks for, each value as the query string carries it."""
+
+    view: str = "inbox"
+    due: str = ""
+    category: str = ""
+    case: str = ""
+    page: int = 1
+    per_page: int = PER_PAGE_CHOICES[0]
+
+    def query(self, *, with_page: bool = True, **changes: Any) -> str:
+        """The query string of this list (defaults left out), with `changes` applied."""
+        values = asdict(replace(self, **changes))
+        defaults = asdict(Filters())
+        return urlencode([(k, v) for k, v in values.items()
+                          if v != defaults[k] and (with_page or k != "page")])
+
+    @property
+    def due_label(self) -> str:
+        return DUE_CHOICES.get(self.due, "全部")
+
+    @property
+    def category_label(self) -> str:
+        return f"第{self.category}类 {CATEGORIES[int(self.category)]}" if self.category else "全部"
+
+    def url(self, **changes: Any) -> str:
+        query = self.query(**changes)
+        return url_for("ui_inbox.inbox") + (f"?{query}" if query else "")
+
+
+def parse_filters(args: MultiDict[str, str]) -> tuple[Filters, dict[str, list[str]]]:
+    """The filters of a query string and, per field, what is wrong with them (in Chinese); a wrong
+    field keeps its default so the form can still be drawn."""
+    errors: dict[str, list[str]] = {}
+    try:
+        loaded = InboxArgs().load(args.to_dict(flat=True))
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        errors = {k: [f"{LABELS.get(k, k)}：{m}" for m in v] for k, v in messages.items() if k in LABELS}
+        loaded = exc.valid_data if isinstance(exc.valid_data, dict) else {}  # the fields that were right
+    defaults = Filters()
+    found = Filters(view=loaded.get("view", defaults.view), due=loaded.get("due", defaults.due),
+                    category=loaded.get("category", defaults.category), case=loaded.get("case", "").strip(),
+                    page=int(loaded.get("page", defaults.page)),
+                    per_page=int(loaded.get("per_page", defaults.per_page)))
+    return found, errors
+
+
+def _thresholds() -> tuple[int, int]:
+    config = current_app.config
+    return int(config["INBOX_DUE_NEAR_DAYS"]), int(config["INBOX_DUE_SOON_DAYS"])
+
+
+def listing(filters: Filters, *, export_rows: int | None = None) -> inbox.Listing:
+    """The one read behind the page and the export."""
+    near, soon = _thresholds()
+    limit = export_rows if export_rows is not None else filters.per_page
+    return inbox.task_listing(
+        get_session(), g.actor, view=filters.view, due=filters.due or None,
+        category=int(filters.category) if filters.category else None, case_ref=filters.case or None,
+        limit=limit, offset=0 if export_rows is not None else (filters.page - 1) * filters.per_page,
+        near_days=near, soon_days=soon, export=export_rows is not None)
+
+
+def china_time(moment: datetime | None) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+
+
+def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200,
+            save_errors: dict[str, list[str]] | None = None, save_name: str = "") -> tuple[str, int]:
+    found = None
+    if not errors:
+        try:
+            found = listing(filters)
+        except Invalid as exc:
+            errors = {k: v for k, v in exc.errors.items()} or {"_": [exc.message]}
+            status = 400
+    current = filters.url()
+    near, soon = _thresholds()
+    return render_template(
+        "ui/inbox.html", title="待办", filters=filters, errors=errors, listing=found, tabs=TABS,
+        due_choices=DUE_CHOICES, categories=CATEGORIES, per_page_choices=PER_PAGE_CHOICES,
+        saved=saved_filters.list_filters(get_session(), g.actor, PAGE_KEY), current=current,
+        back=urlencode({"back": current}), near_days=near, soon_days=soon, china_time=china_time,
+        save_errors=save_errors or {}, save_name=save_name, export_query=filters.query(with_page=False),
+    ), status
+
+
+def _not_working(status: int = 200) -> tuple[str, int]:
+    return render_template("ui/inbox_none.html", title="待办", message=NOT_WORKING), status
+
+
+@bp.get("/inbox", endpoint="inbox")
+@signed_in
+def inbox_page() -> Any:
+    if g.actor.role not in WORKING_ROLES:
+        return _not_working()
+    filters, errors = parse_filters(request.args)
+    return _render(filters, errors, status=400 if errors else 200)
+
+
+@bp.get("/inbox/export.xlsx")
+@signed_in
+def export() -> Any:
+    if g.actor.role not in WORKING_ROLES:
+        return _not_working(403)
+    filters, errors = parse_filters(request.args)
+    if errors:
+        return _render(filters, errors, status=400)
+    cap = min(int(current_app.config["INBOX_EXPORT_MAX_ROWS"]), inbox.EXPORT_MAX)
+    try:
+        found = listing(filters, export_rows=cap)
+    except Invalid as exc:
+        return _render(filters, dict(exc.errors) or {"_": [exc.message]}, status=400)
+    return workbook_response(found, filters, TABS[filters.view], cap)
+
+
+@bp.post("/inbox/filters")
+@signed_in
+def save_filter() -> Any:
+    if g.actor.role not in WORKING_ROLES:
+        return _not_working(403)
+    name = request.form.get("name", "")
+    query = request.form.get("query", "")
+    try:
+        saved = saved_filters.save_filter(get_session(), g.actor, PAGE_KEY, name, query)
+    except Invalid as exc:
+        filters, errors = parse_filters(MultiDict(parse_qsl(query[:saved_filters.QUERY_MAX])))
+        return _render(filters, errors, status=400, save_errors=exc.errors or {"name": [exc.message]},
+                       save_name=name[:saved_filters.NAME_MAX])
+    flash(f"已保存常用筛选「{saved.name}」", "success")
+    return redirect(url_for("ui_inbox.inbox") + (f"?{saved.query}" if saved.query else ""))
+
+
+@bp.post("/inbox/filters/<int:filter_id>/delete")
+@signed_in
+def delete_filter(filter_id: int) -> Any:
+    if g.actor.role not in WORKING_ROLES:
+        return _not_working(403)
+    try:
+        gone = saved_filters.delete_filter(get_session(), g.actor, filter_id)
+    except NotFound as exc:
+        return render_template("ui/error.html", title="未找到", message=exc.message), 404
+    flash(f"已删除常用筛选「{gone.name}」", "success")
+    try:
+        back = saved_filters.normalized_query(PAGE_KEY, request.form.get("back", ""))
+    except Invalid:
+        back = ""
+    return redirect(url_for("ui_inbox.inbox") + (f"?{back}" if back else ""))

@@ -1,0 +1,206 @@
+"""The task page (/tasks/<id>): the case in brief, the task's instructions, the form its BPMN declares
+with evidence uploads, the 审批意见 with one-click stock opinions, 暂存, 签收/退回, 代办 with a reason,
+and comments. What a reader may not do is not drawn (an auditor sees no control at all).
+
+Views parse the form (task_form), call the service (workflows.task_desk, drafts, tasks, comments,
+opinions) and render; a service's Invalid is shown under its field, in Chinese, with what was typed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from workflows import attachments, comments, drafts, opinions, task_desk, tasks
+from workflows.engine import clock
+from workflows.engine.evaluator import CHINA
+from workflows.errors import Conflict, Forbidden, HuiqianError, Invalid, NotFound, Stale
+
+from .. import get_session
+from . import signed_in
+from .task_form import hint, local_path, read_values, store_files, upload_request_limit, version_of
+
+bp = Blueprint("ui_tasks", __name__)
+
+DEFAULT_BACK = "/inbox"
+
+
+@bp.record_once
+def _allow_uploads(state: Any) -> None:
+    """The task form carries evidence files, so it may be larger than the app's MAX_CONTENT_LENGTH.
+    The limit has to be raised before anything reads the body, and the CSRF check (the app's first
+    before_request) reads the form: so this runs ahead of it, for this one endpoint only."""
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _upload_limit)
+
+
+def _upload_limit() -> None:
+    if request.endpoint == "ui_tasks.submit":
+        request.max_content_length = upload_request_limit()
+
+
+@bp.errorhandler(NotFound)
+def _not_found(error: NotFound) -> Any:
+    return render_template("ui/error.html", title="未找到", message=error.message), 404
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(error: Forbidden) -> Any:
+    return render_template("ui/error.html", title="无权操作", message=error.message), 403
+
+
+def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    return moment.astimezone(CHINA).strftime(pattern) if moment is not None else ""
+
+
+def _back() -> str | None:
+    return local_path(request.values.get("back"))
+
+
+def _task_url(task_id: int, anchor: str | None = None) -> str:
+    back = _back()
+    url = url_for("ui_tasks.task", task_id=task_id, **({"back": back} if back else {}))
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _render(task_id: int, *, values: dict[str, Any] | None = None, opinion: str | None = None,
+            reason: str = "", errors: dict[str, list[str]] | None = None, problem: str | None = None,
+            comment: str = "", comment_errors: list[str] | None = None, status: int = 200) -> Any:
+    """The page as the task now stands; `values`/`opinion` are what was typed (else the reader's draft)."""
+    page = task_desk.task_page(get_session(), g.actor, task_id)
+    restored = None
+    if values is None:
+        values = {}
+        if page.draft is not None:
+            values, opinion = dict(page.draft.data or {}), page.draft.opinion
+            restored = china_time(page.draft.saved_at, "%m-%d %H:%M")
+    now = clock.now()
+    return render_template(
+        "ui/task.html", title=page.meta.name, page=page, task=page.task, case=page.task.case,
+        values=values, opinion=opinion or "", reason=reason, errors=errors or {}, problem=problem,
+        restored=restored, comment=comment, comment_errors=comment_errors or [], back=_back(),
+        overdue=page.task.due_at is not None and page.task.due_at < now and page.task.status == "ready",
+        china_time=china_time, size_text=attachments.size_text, hint=hint), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@signed_in
+def task(task_id: int) -> Any:
+    return _render(task_id)
+
+
+def _next_step(finished: task_desk.Finished) -> str:
+    done = finished.completion
+    said = f"已办结「{done.task.name}」。"
+    if done.opened:
+        said += "下一步：" + "；".join(f"「{t['name']}」已交 {t['agency']}" for t in done.opened)
+    elif finished.case_status == "closed":
+        said += "案件已销号，流程结束。"
+    else:
+        said += "流程等待其他环节办理完毕后继续。"
+    if done.cancelled:
+        said += "（同时撤销：" + "、".join(f"「{t['name']}」" for t in done.cancelled) + "）"
+    return said
+
+
+@bp.post("/tasks/<int:task_id>", endpoint="submit")
+@signed_in
+def submit(task_id: int) -> Any:
+    """办结 (action=complete) or 暂存 (action=draft) the task form, with any evidence files."""
+    session, actor, form = get_session(), g.actor, request.form
+    action = form.get("action", "complete")
+    fields = task_desk.task_page(session, actor, task_id).meta.fields
+    values = read_values(fields, form)
+    opinion = form.get("opinion")
+    reason = form.get("on_behalf_reason")
+    typed = {"values": values, "opinion": opinion, "reason": reason or ""}
+    try:
+        upload_errors = store_files(session, actor, task_id, fields, request.files, values)
+        if action == "draft":
+            drafts.save_draft(session, actor, task_id, values, opinion=opinion)
+            if upload_errors:
+                return _render(task_id, **typed, errors=upload_errors, status=422,
+                               problem="已暂存，但有附件未能上传：" + next(iter(upload_errors.values()))[0])
+            flash("已暂存。下次打开此任务时将恢复暂存的内容。", "success")
+            return redirect(_task_url(task_id))
+        if upload_errors:
+            return _render(task_id, **typed, errors=upload_errors, status=422,
+                           problem="附件未能上传，任务未办结：" + next(iter(upload_errors.values()))[0])
+        finished = task_desk.complete(session, actor, task_id, values, opinion=opinion,
+                                      expected_version=version_of(form),
+                                      on_behalf_reason=reason)
+    except Invalid as exc:
+        return _render(task_id, **typed, errors=exc.errors, problem=exc.message, status=422)
+    except Stale as exc:
+        return _render(task_id, **typed, problem=exc.message, status=409)
+    except (Conflict, Forbidden) as exc:
+        return _render(task_id, **typed, problem=exc.message, status=409 if isinstance(exc, Conflict) else 403)
+    flash(_next_step(finished), "success")
+    return redirect(_back() or DEFAULT_BACK)
+
+
+def _act(task_id: int, act: Any, done: str) -> Any:
+    try:
+        act(get_session(), g.actor, task_id, expected_version=version_of(request.form))
+        flash(done, "success")
+    except Stale:
+        flash("任务已被他人处理（办理、认领或退回），页面已刷新，请核对。", "warning")
+    except (Conflict, Forbidden) as exc:
+        flash(exc.message, "danger")
+    return redirect(_task_url(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@signed_in
+def claim(task_id: int) -> Any:
+    return _act(task_id, tasks.claim, "已签收，任务由您办理。")
+
+
+@bp.post("/tasks/<int:task_id>/unclaim")
+@signed_in
+def unclaim(task_id: int) -> Any:
+    return _act(task_id, tasks.unclaim, "已退回，任务回到本部门的未签收任务中。")
+
+
+@bp.post("/tasks/<int:task_id>/draft/discard")
+@signed_in
+def discard_draft(task_id: int) -> Any:
+    drafts.discard_draft(get_session(), g.actor, task_id)
+    flash("已放弃暂存的内容。", "info")
+    return redirect(_task_url(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/comments")
+@signed_in
+def comment(task_id: int) -> Any:
+    text = request.form.get("text", "")
+    try:
+        comments.post_comment(get_session(), g.actor, task_id, text)
+    except Invalid as exc:
+        return _render(task_id, comment=text[:comments.COMMENT_MAX * 2],
+                       comment_errors=exc.errors.get("text") or [exc.message], status=422)
+    flash("留言已发布。", "success")
+    return redirect(_task_url(task_id, "comments"))
+
+
+@bp.post("/opinions")
+@signed_in
+def add_opinion() -> Any:
+    try:
+        opinions.add_stock_opinion(get_session(), g.actor, request.form.get("text", ""))
+        flash("已加入常用意见。", "success")
+    except (Invalid, Forbidden) as exc:
+        flash(exc.message, "danger")
+    return redirect(local_path(request.form.get("next")) or DEFAULT_BACK)
+
+
+@bp.post("/opinions/<int:opinion_id>/delete")
+@signed_in
+def delete_opinion(opinion_id: int) -> Any:
+    try:
+        opinions.delete_stock_opinion(get_session(), g.actor, opinion_id)
+        flash("已删除该常用意见。", "info")
+    except HuiqianError as exc:
+        flash(exc.message, "danger")
+    return redirect(local_path(request.form.get("next")) or DEFAULT_BACK)
