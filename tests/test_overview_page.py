@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from tests.conftest import PASSWORD
+from tests.pages import csrf as _csrf
+from tests.pages import sign_in as _sign_in
 from workflows import cases
 from workflows.cases import NewCase
 
@@ -17,14 +18,8 @@ def _file(session, people, county: str, name: str, code: str):  # noqa: ANN001, 
         households_overdue=30, overdue_since=date(2019, 12, 31), category=2, responsible_leader="王副县长"))
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"',
-                     page).group(0).split('value="')[1].rstrip('"')
 
 
-def _sign_in(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN202
-    page = client.get("/login").get_data(as_text=True)
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": _csrf(page)})
 
 
 def test_a_visitor_is_sent_to_sign_in_and_brought_back(app, people) -> None:

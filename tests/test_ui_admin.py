@@ -12,24 +12,18 @@ from sqlalchemy import select
 
 from models import AccessEvent, Agency, CaseEvent, ProcessInstance, ProcessVersion, User
 from tests.conftest import PASSWORD
+from tests.pages import csrf as _csrf
+from tests.pages import sign_in as _sign_in
+from tests.pages import signed_in as _client
 from workflows import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
 
 
-def _sign_in(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN202
-    page = client.get("/login").get_data(as_text=True)
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": _csrf(page)})
 
 
-def _client(app, user):  # noqa: ANN001, ANN202
-    client = app.test_client()
-    assert _sign_in(client, user.username).status_code == 302
-    return client
 
 
 def _post(client, path: str, data: dict | None = None, *, form_page: str | None = None):  # noqa: ANN001, ANN202

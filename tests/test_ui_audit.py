@@ -10,19 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from models import CaseEvent
-from tests.conftest import PASSWORD, at
-
-
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
-
-
-def _client(app, user):  # noqa: ANN001, ANN202
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    signed = client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": _csrf(page)})
-    assert signed.status_code == 302
-    return client
+from tests.conftest import at
+from tests.pages import signed_in as _client
 
 
 def _event_ids(html: str) -> list[int]:

@@ -10,23 +10,10 @@ from urllib.parse import urlencode
 from sqlalchemy import func, insert, select, update
 
 from models import Attachment, Case, CaseEvent, ProcessFile, ProcessInstance
-from tests.conftest import PASSWORD
+from tests.pages import csrf as _csrf
+from tests.pages import signed_in as _signed_in
 from workflows import cases, history, tasks
 from workflows.cases import NewCase
-
-
-def _csrf(page: str) -> str:
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"', page)
-    assert found, "the page has no CSRF token"
-    return found.group(1) or found.group(2)
-
-
-def _signed_in(app, user):  # noqa: ANN001, ANN202
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": _csrf(page)})
-    assert response.status_code == 302
-    return client
 
 
 def _file(session, people, county: str, name: str, code: str, category: int = 2) -> Case:  # noqa: ANN001

@@ -15,7 +15,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from models import Case, SavedFilter, Task
-from tests.conftest import PASSWORD, at
+from tests.conftest import at
+from tests.pages import csrf as _csrf
+from tests.pages import signed_in as _signed_in
 from tests.test_hot_path import Counter
 from workflows import saved_filters, tasks
 from workflows.errors import Invalid, NotFound
@@ -23,17 +25,8 @@ from workflows.errors import Invalid, NotFound
 NOW = at("2026-11-23 10:00")
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
 
 
-def _signed_in(app, user):  # noqa: ANN001, ANN202
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": user.username, "password": PASSWORD,
-                                           "csrf_token": _csrf(page)})
-    assert response.status_code == 302
-    return client
 
 
 def _page(client, url: str = "/inbox", status: int = 200) -> str:  # noqa: ANN001

@@ -9,21 +9,14 @@ import pytest
 from sqlalchemy import event, update
 
 from models import Case, Task
-from tests.conftest import PASSWORD, at
+from tests.conftest import at
+from tests.pages import signed_in as _client
 
 NOW = at("2026-05-01 09:00")
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
 
 
-def _client(app, user):  # noqa: ANN001, ANN202
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    signed = client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": _csrf(page)})
-    assert signed.status_code == 302
-    return client
 
 
 def _row(page: str, region_code: str) -> str:

@@ -13,7 +13,8 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from models import Attachment, StockOpinion, Task, TaskDraft
-from tests.conftest import PASSWORD
+from tests.pages import csrf as _csrf
+from tests.pages import signed_in as _client
 from workflows import drafts, inbox, opinions, tasks
 from workflows.errors import Invalid, NotFound
 
@@ -28,16 +29,8 @@ def _fresh(session) -> None:  # noqa: ANN001
     session.expire_all()
 
 
-def _csrf(page: str) -> str:
-    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
 
 
-def _client(app, user):  # noqa: ANN001, ANN202
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    signed = client.post("/login", data={"username": user.username, "password": PASSWORD, "csrf_token": _csrf(page)})
-    assert signed.status_code == 302
-    return client
 
 
 def _open(client, task_id: int, query: str = "") -> tuple[str, dict[str, str]]:  # noqa: ANN001
