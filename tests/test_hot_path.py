@@ -11,6 +11,8 @@ from models import Task, User
 from workflows import cases, tasks
 from workflows.cases import NewCase
 
+# Filing is exactly 8 since 立案核实 and 分类认定 declare SLAs (sla_workdays): opening them reads the
+# working-day calendar once (workflows/sla.py); completing is 7. A task without an SLA reads nothing.
 MAX_STATEMENTS = 8
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
 

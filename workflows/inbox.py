@@ -20,6 +20,7 @@ from . import forms, inputs, tasks
 from .engine import clock
 from .engine.evaluator import CHINA
 from .engine.specs import FormField
+from .sla import TaskSla, task_sla
 
 VIEWS = {"inbox": "待办", "mine": "我认领的", "unclaimed": "未认领", "completed": "已办"}
 DUE_FILTERS = {"soon": "即将到期", "overdue": "已逾期"}
@@ -157,14 +158,15 @@ class TaskForm:
     name: str
     documentation: str
     fields: tuple[FormField, ...]
+    sla: TaskSla | None = None  # 办理时限 in working days, when the BPMN declares one
 
 
 def task_form(session: Session, actor: User, task_id: int) -> TaskForm:
-    """The form of a task as its case's process version declares it. Permission: as tasks.get_task.
-    No side effects."""
+    """The form of a task as its case's process version declares it, with its SLA (办理时限) if it has
+    one. Permission: as tasks.get_task. No side effects."""
     task = tasks.get_task(session, actor, task_id)
     meta = tasks.task_meta(session, task)
-    return TaskForm(task, meta.name, meta.documentation, meta.fields)
+    return TaskForm(task, meta.name, meta.documentation, meta.fields, task_sla(session, task, meta))
 
 
 def max_length(field: FormField) -> int | None:

@@ -4,8 +4,9 @@ Starting a case, completing a task and firing timers all end here: `project` ope
 of the task projection (routing each new task to the county's agency for its lane) and writes the
 history of those changes; `save_state` stores the serialized workflow. Neither commits: the calling
 service owns the transaction. This is the hot path, so it costs at most one statement per kind of
-change (one SELECT of agencies, one multi-row INSERT of tasks, one UPDATE for cancellations) and
-nothing when there is nothing to change.
+change (one SELECT of agencies, one multi-row INSERT of tasks, one UPDATE for cancellations, one
+read of the working-day calendar when an opening task declares an SLA: workflows/sla.py) and nothing
+when there is nothing to change.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from models import AGENCY_ROLES, CASE_STATUSES, Agency, Case, ProcessInstance, Task, User
 
-from . import history
+from . import history, sla
 from .engine import routing, runtime
 from .engine.evaluator import CHINA
 from .engine.specs import Bundle
@@ -117,20 +118,22 @@ def project(session: Session, case: Case, instance: ProcessInstance, workflow: A
     new = [r for r in ready if r.uuid not in before]
     if new:
         routes = _resolve_agencies(session, case, {r.meta.lane for r in new})
+        dues = sla.opening_dues(session, now, new)  # the earlier of timer and SLA; no statement without SLAs
         values = [{"case_id": case.id, "region_id": case.region_id, "instance_id": instance.id,
                    "spiff_task_id": r.uuid, "process_id": r.process_id, "bpmn_id": r.meta.bpmn_id,
                    "name": r.meta.name, "lane": r.meta.lane, "agency_id": routes[r.meta.lane][0],
-                   "status": "ready", "created_at": now, "due_at": r.due_at, "version": 1} for r in new]
+                   "status": "ready", "created_at": now, "due_at": dues[r.uuid].due_at, "version": 1}
+                  for r in new]
         ids = session.connection().execute(_INSERT_TASKS, values).scalars().all()
         for r, task_id in zip(new, ids, strict=True):
             agency_id, agency_name, fell_back = routes[r.meta.lane]
             opened.append({"task_id": task_id, "bpmn_id": r.meta.bpmn_id, "name": r.meta.name,
                            "agency": agency_name, "agency_id": agency_id})
-            due = f"，办理时限 {r.due_at.astimezone(CHINA).strftime('%Y-%m-%d %H:%M')}" if r.due_at else ""
-            history.record(session, case, "task_opened", f"任务「{r.meta.name}」下达至{agency_name}{due}",
+            due = dues[r.uuid]
+            history.record(session, case, "task_opened", f"任务「{r.meta.name}」下达至{agency_name}{due.summary()}",
                            actor=actor, task=task_id, at=now,
                            data={"bpmn_id": r.meta.bpmn_id, "process_id": r.process_id, "lane": r.meta.lane,
-                                 "agency_id": agency_id, "due_at": r.due_at.isoformat() if r.due_at else None})
+                                 "agency_id": agency_id, **due.data()})
             if fell_back:
                 history.record(session, case, "lane_fallback",
                                f"{case.region.name}没有“{r.meta.lane_label}”部门，任务「{r.meta.name}」"

@@ -18,6 +18,7 @@ call, never one per day.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -166,28 +167,40 @@ def add_workdays(session: Session, start: datetime, n: int) -> Deadline:
     For anyone; reads administrators' entries with one statement for the span a count of n normally
     needs (more only if entered holidays stretch the count beyond it), never one per day.
     """
+    (deadline,) = add_workdays_each(session, start, [n]).values()
+    return deadline
+
+
+def add_workdays_each(session: Session, start: datetime, counts: Iterable[int]) -> dict[int, Deadline]:
+    """`add_workdays` for several counts from the same moment (the SLAs of tasks opened together), in
+    one pass over the days and so with the one statement the longest count needs. For anyone."""
     if not isinstance(start, datetime):
         raise TypeError("start must be an aware datetime")
     first = _china_day(start, field="start", label="起算时间") + timedelta(days=1)
-    n = int(inputs.finite_number(n, field="working_days", label="工作日数", integer=True,
-                                 minimum=1, maximum=MAX_WORKDAYS))
+    wanted = sorted({int(inputs.finite_number(n, field="working_days", label="工作日数", integer=True,
+                                              minimum=1, maximum=MAX_WORKDAYS)) for n in counts})
+    if not wanted:
+        return {}
     # Five working days in seven, and a week-long holiday or two on top, fit well inside this span.
-    window = n * 3 // 2 + 30
+    window = wanted[-1] * 3 // 2 + 30
     last = first + timedelta(days=window - 1)
     entries = _load(session, first, last)
     day, counted, uncovered = first - timedelta(days=1), 0, set()
-    while counted < n:
-        day += timedelta(days=1)
-        if day > last:
-            entries.merge(_load(session, day, last + timedelta(days=window)))
-            last += timedelta(days=window)
-        works, provisional = _works(day, entries)
-        if works:
-            counted += 1
-        if provisional:
-            uncovered.add(day.year)
-    due = datetime.combine(day, _END_OF_DAY, CHINA).astimezone(UTC)
-    return Deadline(due, bool(uncovered), tuple(sorted(uncovered)))
+    out: dict[int, Deadline] = {}
+    for n in wanted:
+        while counted < n:
+            day += timedelta(days=1)
+            if day > last:
+                entries.merge(_load(session, day, last + timedelta(days=window)))
+                last += timedelta(days=window)
+            works, provisional = _works(day, entries)
+            if works:
+                counted += 1
+            if provisional:
+                uncovered.add(day.year)
+        due = datetime.combine(day, _END_OF_DAY, CHINA).astimezone(UTC)
+        out[n] = Deadline(due, bool(uncovered), tuple(sorted(uncovered)))
+    return out
 
 
 def _year(value: Any, field: str = "year") -> int:

@@ -98,11 +98,24 @@ class FormFieldSchema(Schema):
     max_size = fields.Integer(allow_none=True, metadata={"description": "file 字段的最大字节数"})
 
 
+class TaskSlaSchema(Schema):
+    """A task's time limit in working days as its BPMN declares it (workflows.sla.TaskSla)."""
+
+    workdays = fields.Integer(metadata={"description": "办理时限（工作日数），自任务下达次日起算"})
+    due_at = fields.DateTime(allow_none=True, metadata={"description": "按工作日推算的截止时间（当日 23:59:59）"})
+    applied = fields.Boolean(metadata={"description": "是否据此确定任务的 due_at（否：流程定时器的时限更早）"})
+    provisional = fields.Boolean(metadata={"description": "暂定：推算跨入节假日安排尚未公布的年份"})
+    uncovered_years = fields.List(fields.Integer(), metadata={"description": "节假日安排尚未公布的年份"})
+    label = fields.String(metadata={"description": "如“5 个工作日（至 2026-12-01）”"})
+
+
 class TaskFormSchema(Schema):
     task_id = fields.Integer(attribute="task.id")
     name = fields.String()
     documentation = fields.String(metadata={"description": "流程文件中的办理说明"})
     fields_ = fields.List(fields.Nested(FormFieldSchema), attribute="fields", data_key="fields")
+    sla = fields.Nested(TaskSlaSchema, allow_none=True,
+                        metadata={"description": "办理时限（流程文件声明 sla_workdays 时），否则为 null"})
 
 
 class CompleteArgs(Schema):

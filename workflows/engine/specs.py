@@ -54,7 +54,10 @@ CASE_BOUNDS = {"households_overdue": "逾期未安置户数"}
 # Task properties the engine understands (declared as <hq:property name=".." value=".."/>).
 # `requires` names a rule the service layer checks before the task may complete (see REQUIREMENTS);
 # `requires_when` limits it to submissions where the named boolean field is true (verify: 核验通过).
-TASK_PROPERTIES = {"case_status", "requires", "requires_when"}
+# `sla_workdays` is the task's time limit in working days (办理时限), counted from when it opens.
+TASK_PROPERTIES = {"case_status", "requires", "requires_when", "sla_workdays"}
+# An SLA longer than a working year is not a time limit any more (about 250 working days a year).
+SLA_MAX_WORKDAYS = 250
 # Rules a task may require; each is implemented once in the service layer (workflows/resolution.py).
 REQUIREMENTS = {"households_resolved": "全部逾期未安置户已按规定方式落实安置"}
 
@@ -125,6 +128,7 @@ class TaskMeta:
     properties: dict[str, str] = field(default_factory=dict)
     documentation: str = ""
     lane_label: str = ""  # the lane's name in the file, for people to read; free text, never a key
+    sla_workdays: int | None = None  # 办理时限 in working days (property sla_workdays), None if none
 
 
 @dataclass
@@ -410,6 +414,19 @@ def _check_requirement(props: dict[str, str], fields: tuple[FormField, ...], tid
             raise ProcessDefinitionError(f"任务属性 requires_when 应为本任务的是/否字段，{when!r} 不是", **where)
 
 
+def _parse_sla(props: dict[str, str], tid: str, file_name: str) -> int | None:
+    """The task's `sla_workdays`: a whole number of working days, 1–SLA_MAX_WORKDAYS, written plainly."""
+    if "sla_workdays" not in props:
+        return None
+    raw = props["sla_workdays"] or ""  # <hq:property name="sla_workdays"/> without a value is refused too
+    text = raw.strip()
+    # ASCII digits only: str.isdigit() would take "５" or "²", which int() reads or refuses unpredictably.
+    if not (text.isascii() and text.isdigit() and len(text) <= 3 and 1 <= int(text) <= SLA_MAX_WORKDAYS):
+        raise ProcessDefinitionError(f"任务属性 sla_workdays 应为 1–{SLA_MAX_WORKDAYS} 之间的工作日数，"
+                                     f"收到 {_snippet(raw)!r}", element_id=tid, file=file_name)
+    return int(text)
+
+
 def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str], TaskMeta]:
     tasks: dict[tuple[str, str], TaskMeta] = {}
     for process in root.iter(f"{{{BPMN_NS}}}process"):
@@ -434,11 +451,12 @@ def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str]
                 if name not in TASK_PROPERTIES:
                     raise ProcessDefinitionError(f"未知的任务属性 {name!r}", element_id=tid, file=file_name)
             _check_requirement(props, fields, tid, file_name)
+            sla = _parse_sla(props, tid, file_name)
             doc = ut.find("bpmn:documentation", NS)
             lane = lane_of[tid]
             tasks[(pid, tid)] = TaskMeta(pid, tid, ut.get("name"), lane.key, fields, props,
                                          (doc.text or "").strip() if doc is not None else "",
-                                         lane_label=lane.display)
+                                         lane_label=lane.display, sla_workdays=sla)
     return tasks
 
 
