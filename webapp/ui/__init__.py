@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
+TRANSLATIONS = str(Path(__file__).resolve().parent.parent / "translations")
 csrf = CSRFProtect()
 babel = Babel()
 
@@ -42,6 +44,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # valid for the session: a long form is not lost
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_CN")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    # By absolute path: the default ("translations" beside the app's root_path) depends on where the
+    # app object is created.
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale)
 
@@ -55,9 +60,9 @@ def init_app(app: Flask) -> None:
     def _csrf_refused(error: CSRFError) -> Any:
         if request.path.startswith("/api/"):
             return error
-        return render_template("ui/error.html", title="页面已过期",
-                               message="表单校验码缺失或已失效（可能是页面停留过久或在别处退出了登录）。"
-                                       "请返回上一页刷新后重新提交，已填写的内容请先复制保存。"), 400
+        return render_template("ui/error.html", title=gettext("页面已过期"),
+                               message=gettext("表单校验码缺失或已失效（可能是页面停留过久或在别处退出了登录）。"
+                                               "请返回上一页刷新后重新提交，已填写的内容请先复制保存。")), 400
 
     from . import auth
     app.register_blueprint(auth.bp)
@@ -69,15 +74,21 @@ def init_app(app: Flask) -> None:
                 "nav_items": _nav(app, g.get("actor"))}
 
 
+def N_(text: str) -> str:
+    """Marks a constant for the message catalog (pybabel finds N_) while leaving it a plain str; the
+    page translates it when shown (`{{ _(label) }}`), so exports and joins keep the Chinese text."""
+    return text
+
+
 # Page sections in menu order, with the roles that see them; sections land one at a time, so an
-# endpoint not registered yet is left out.
+# endpoint not registered yet is left out. Labels are translated where the menu is drawn.
 NAV = [
-    ("overview.index", "概况", ("officer", "supervisor", "auditor", "admin")),
-    ("ui_inbox.inbox", "待办", ("officer", "supervisor")),
-    ("ui_cases.case_list", "案件", ("officer", "supervisor", "auditor", "admin")),
-    ("ui_supervise.dashboard", "督办", ("supervisor",)),
-    ("ui_audit.events", "审计", ("auditor",)),
-    ("ui_admin.users", "系统管理", ("admin",)),
+    ("overview.index", N_("概况"), ("officer", "supervisor", "auditor", "admin")),
+    ("ui_inbox.inbox", N_("待办"), ("officer", "supervisor")),
+    ("ui_cases.case_list", N_("案件"), ("officer", "supervisor", "auditor", "admin")),
+    ("ui_supervise.dashboard", N_("督办"), ("supervisor",)),
+    ("ui_audit.events", N_("审计"), ("auditor",)),
+    ("ui_admin.users", N_("系统管理"), ("admin",)),
 ]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask import session as browser_session
+from flask_babel import gettext
 from wtforms.fields.choices import SelectChoice
 
 from models import AGENCY_ROLES, USER_ROLES
@@ -105,7 +106,7 @@ def user_list() -> Any:
 def new_user() -> Any:
     form = NewUserForm()
     # The agencies of the jurisdiction grouped by place, for the select (one scoped query).
-    form.agency_id.choices = [SelectChoice("", "请选择")] + [
+    form.agency_id.choices = [SelectChoice("", gettext("请选择"))] + [
         SelectChoice(str(a.id), a.name, optgroup=f"{a.region.name}（{a.region.code}）")
         for a in agencies.list_agencies(get_session(), g.actor, limit=MAX_PAGE).items]
     error, status = None, 200
@@ -132,7 +133,8 @@ def deactivate_user(user_id: int) -> Any:
     except HuiqianError as exc:  # e.g. deactivating oneself
         flash(exc.message, "danger")
     else:
-        flash(f"已停用用户 {user.username}（{user.display_name}）：其登录、浏览器会话和接口令牌随即失效", "success")
+        flash(gettext("已停用用户 %(username)s（%(name)s）：其登录、浏览器会话和接口令牌随即失效",
+                      username=user.username, name=user.display_name), "success")
     return redirect(_safe_next(request.form.get("next") or url_for("ui_admin.users")))
 
 
@@ -158,7 +160,7 @@ def agency_list() -> Any:
         except HuiqianError as exc:
             error, status = _field_errors(new, exc), _status(exc)
         else:
-            flash(f"已新建部门「{agency.name}」", "success")
+            flash(gettext("已新建部门「%(name)s」", name=agency.name), "success")
             return redirect(url_for("ui_admin.agencies", region=agency.region.code))
     elif new.is_submitted():
         status = 422
@@ -189,7 +191,7 @@ def rename_agency(agency_id: int) -> Any:
         except HuiqianError as exc:
             error, status = _field_errors(form, exc), _status(exc)
         else:
-            flash(f"部门已更名为「{agency.name}」", "success")
+            flash(gettext("部门已更名为「%(name)s」", name=agency.name), "success")
             return redirect(url_for("ui_admin.agencies", region=agency.region.code))
     elif form.is_submitted():
         status = 422
@@ -217,9 +219,10 @@ def deploy() -> Any:
         return render_template("ui/admin_versions.html", versions=found, error=exc.message), _status(exc)
     v = result.version
     if result.created:
-        flash(f"已部署流程版本 v{v.number}（{v.content_hash[:12]}）；新立案件将使用此版本", "success")
+        flash(gettext("已部署流程版本 v%(number)s（%(hash)s）；新立案件将使用此版本", number=v.number,
+                      hash=v.content_hash[:12]), "success")
     else:
-        flash(f"流程文件没有变化，未产生新版本（当前最新为 v{v.number}）", "info")
+        flash(gettext("流程文件没有变化，未产生新版本（当前最新为 v%(number)s）", number=v.number), "info")
     return redirect(url_for("ui_admin.versions"))
 
 
@@ -233,8 +236,9 @@ def migrate() -> Any:
     runs only right after the dry run of exactly those parameters, else the dry run is shown again."""
     versions = processes.versions(get_session(), g.actor)
     form = MigrateForm()
-    form.to.choices = [SelectChoice("", "请选择")] + [
-        SelectChoice(str(v.number), f"v{v.number}（{china_time(v.deployed_at)} 部署，在办 {v.open_cases} 件）")
+    form.to.choices = [SelectChoice("", gettext("请选择"))] + [
+        SelectChoice(str(v.number), gettext("v%(number)s（%(at)s 部署，在办 %(open)s 件）", number=v.number,
+                                            at=china_time(v.deployed_at), open=v.open_cases))
         for v in versions]
     if request.method == "GET" and versions:
         form.to.data = versions[-1].number
@@ -244,7 +248,8 @@ def migrate() -> Any:
         key = _plan_key(number, codes)
         execute = request.form.get("action") == "execute"
         if execute and browser_session.get(_PLANNED) != key:
-            execute, notice = False, "迁移参数与上次预演不一致（或尚未预演），以下是按这些参数重新预演的结果，确认无误后再执行。"
+            execute, notice = False, gettext("迁移参数与上次预演不一致（或尚未预演），以下是按这些参数重新预演的结果，"
+                                              "确认无误后再执行。")
         try:
             results = processes.migrate_to(get_session(), g.actor, number, codes, dry_run=not execute)
         except HuiqianError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -39,53 +40,53 @@ class _Filters(FlaskForm):
     class Meta:
         csrf = False
 
-    page = IntegerField("页码", validators=[Optional(), NumberRange(min=1, message="应为正整数")], default=1)
+    page = IntegerField(_l("页码"), validators=[Optional(), NumberRange(min=1, message=_l("应为正整数"))], default=1)
 
 
 class UserFilters(_Filters):
-    q = StringField("用户名或姓名", validators=[Optional(), Length(max=users.QUERY_MAX)])
-    role = SelectField("角色", choices=options(USER_ROLES, "全部"), default="")
-    active = SelectField("状态", choices=options({"1": "启用", "0": "已停用"}, "全部"),
+    q = StringField(_l("用户名或姓名"), validators=[Optional(), Length(max=users.QUERY_MAX)])
+    role = SelectField(_l("角色"), choices=options(USER_ROLES, _l("全部")), default="")
+    active = SelectField(_l("状态"), choices=options({"1": _l("启用"), "0": _l("已停用")}, _l("全部")),
                          default="")
-    region = StringField("地区代码", validators=[Optional(), Length(max=REGION_CODE_MAX)],
-                         description="含下级地区，如 220100（长春市）")
-    agency_id = IntegerField("部门编号", validators=[Optional(), NumberRange(min=1, message="部门编号应为正整数")])
+    region = StringField(_l("地区代码"), validators=[Optional(), Length(max=REGION_CODE_MAX)],
+                         description=_l("含下级地区，如 220100（长春市）"))
+    agency_id = IntegerField(_l("部门编号"), validators=[Optional(), NumberRange(min=1, message=_l("部门编号应为正整数"))])
 
 
 class NewUserForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请填写用户名"), Length(max=64)],
-                           description="3–64 位英文字母、数字或 . _ -，登录时使用")
-    display_name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=users.DISPLAY_NAME_MAX)])
-    role = SelectField("角色", choices=options(USER_ROLES, "请选择"),
-                       validators=[DataRequired("请选择角色")])
-    agency_id = SelectField("所属部门", coerce=_id_or_none, validate_choice=False,
-                            validators=[DataRequired("请选择所属部门")],
-                            description="督办人属于市级或省级安居办；审计、系统管理员属于市级或省级部门")
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请填写用户名")), Length(max=64)],
+                           description=_l("3–64 位英文字母、数字或 . _ -，登录时使用"))
+    display_name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), Length(max=users.DISPLAY_NAME_MAX)])
+    role = SelectField(_l("角色"), choices=options(USER_ROLES, _l("请选择")),
+                       validators=[DataRequired(_l("请选择角色"))])
+    agency_id = SelectField(_l("所属部门"), coerce=_id_or_none, validate_choice=False,
+                            validators=[DataRequired(_l("请选择所属部门"))],
+                            description=_l("督办人属于市级或省级安居办；审计、系统管理员属于市级或省级部门"))
 
 
 class AgencyFilters(_Filters):
-    region = StringField("地区代码", validators=[Optional(), Length(max=REGION_CODE_MAX)],
-                         description="只列该地区本级的部门，如 220182（榆树市）")
-    role = SelectField("部门类别", choices=options(AGENCY_ROLES, "全部"), default="")
+    region = StringField(_l("地区代码"), validators=[Optional(), Length(max=REGION_CODE_MAX)],
+                         description=_l("只列该地区本级的部门，如 220182（榆树市）"))
+    role = SelectField(_l("部门类别"), choices=options(AGENCY_ROLES, _l("全部")), default="")
 
 
 class NewAgencyForm(FlaskForm):
-    region = StringField("地区代码", validators=[DataRequired("请填写地区代码"), Length(max=REGION_CODE_MAX)])
-    role = SelectField("部门类别", choices=options(AGENCY_ROLES, "请选择"),
-                       validators=[DataRequired("请选择部门类别")])
-    name = StringField("部门名称", validators=[DataRequired("请填写部门名称"), Length(max=agencies.NAME_MAX)])
+    region = StringField(_l("地区代码"), validators=[DataRequired(_l("请填写地区代码")), Length(max=REGION_CODE_MAX)])
+    role = SelectField(_l("部门类别"), choices=options(AGENCY_ROLES, _l("请选择")),
+                       validators=[DataRequired(_l("请选择部门类别"))])
+    name = StringField(_l("部门名称"), validators=[DataRequired(_l("请填写部门名称")), Length(max=agencies.NAME_MAX)])
 
 
 class RenameAgencyForm(FlaskForm):
-    name = StringField("新名称", validators=[DataRequired("请填写部门名称"), Length(max=agencies.NAME_MAX)])
+    name = StringField(_l("新名称"), validators=[DataRequired(_l("请填写部门名称")), Length(max=agencies.NAME_MAX)])
 
 
 class MigrateForm(FlaskForm):
-    to = SelectField("目标版本", coerce=_id_or_none, validate_choice=False,
-                     validators=[DataRequired("请选择目标版本")])
-    case_codes = TextAreaField("案件编号（可选）", validators=[Optional(), Length(max=CASE_CODES_TEXT_MAX)],
-                               description="每行一个，或以逗号、空格分隔；不填则为在较早版本上运行的全部在办案件"
-                                           f"（最多 {processes.MIGRATE_MAX_CASES} 个）")
+    to = SelectField(_l("目标版本"), coerce=_id_or_none, validate_choice=False,
+                     validators=[DataRequired(_l("请选择目标版本"))])
+    case_codes = TextAreaField(_l("案件编号（可选）"), validators=[Optional(), Length(max=CASE_CODES_TEXT_MAX)],
+                               description=_l("每行一个，或以逗号、空格分隔；不填则为在较早版本上运行的全部在办案件"
+                                              "（最多 %(count)s 个）", count=processes.MIGRATE_MAX_CASES))
 
     def codes(self) -> list[str] | None:
         """The case codes typed, in order, or None for every open case on an older version."""

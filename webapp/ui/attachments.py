@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g, render_template, request, send_file
+from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from workflows import attachments
@@ -21,7 +22,7 @@ bp = Blueprint("ui_attachments", __name__)
 
 @bp.errorhandler(NotFound)
 def _not_found(error: NotFound) -> Any:
-    return render_template("ui/error.html", title="未找到", message=error.message), 404
+    return render_template("ui/error.html", title=gettext("未找到"), message=error.message), 404
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -31,7 +32,7 @@ def download(attachment_id: int) -> Any:
     found = attachments.get_attachment(get_session(), g.actor, attachment_id)
     path = attachments.blob_path(storage_dir(), found.sha256)
     if not path.is_file():
-        raise NotFound("附件文件已不在存储中，请联系系统管理员")
+        raise NotFound(gettext("附件文件已不在存储中，请联系系统管理员"))
     response = send_file(path, mimetype=found.content_type, as_attachment=True, download_name=found.name,
                          conditional=True, etag=found.sha256, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -49,6 +50,6 @@ def _too_large(error: RequestEntityTooLarge) -> Any:
         return api_errors.from_http(error)
     largest = attachments.size_text(attachment_limit())
     return render_template(
-        "ui/error.html", title="上传内容过大",
-        message=f"提交的内容过大，未能接收，任务未办结也未暂存。单个附件不能超过 {largest}，"
-                "请压缩或拆分扫描件后重新上传（返回上一页时，请核对已填写的内容）。"), 413
+        "ui/error.html", title=gettext("上传内容过大"),
+        message=gettext("提交的内容过大，未能接收，任务未办结也未暂存。单个附件不能超过 %(largest)s，"
+                        "请压缩或拆分扫描件后重新上传（返回上一页时，请核对已填写的内容）。", largest=largest)), 413

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import Schema, fields
 from wtforms import IntegerField, SelectField, StringField
@@ -31,15 +32,15 @@ from ..schemas.history import EventSchema
 
 bp = Blueprint("ui_audit", __name__)
 
-_TITLES = {401: "请先登录", 403: "无权访问", 404: "页面不存在", 409: "操作未能完成", 412: "内容已变化",
-           422: "输入有误", 503: "服务暂时不可用"}
+_TITLES = {401: _l("请先登录"), 403: _l("无权访问"), 404: _l("页面不存在"), 409: _l("操作未能完成"),
+           412: _l("内容已变化"), 422: _l("输入有误"), 503: _l("服务暂时不可用")}
 
 
 def page_error(error: HuiqianError) -> Any:
     """A service's refusal as a page with the matching status: Forbidden 403, NotFound (including
     anything outside the reader's jurisdiction) 404, and so on; the message is the service's own."""
     status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
-    return render_template("ui/error.html", title=_TITLES.get(status, "操作未能完成"), message=error.message), status
+    return render_template("ui/error.html", title=_TITLES.get(status, _TITLES[409]), message=error.message), status
 
 
 def china_time(moment: datetime | None, with_seconds: bool = False) -> str:
@@ -49,7 +50,7 @@ def china_time(moment: datetime | None, with_seconds: bool = False) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
 
 
-def options(labels: dict[str, str], blank: str) -> list[SelectChoice]:
+def options(labels: dict[str, str], blank: Any) -> list[SelectChoice]:
     """A select's options: a blank first (“全部”, “请选择”), then each code with its label."""
     return [SelectChoice("", blank)] + [SelectChoice(code, label) for code, label in labels.items()]
 
@@ -83,13 +84,13 @@ class EventFilters(FlaskForm):
     class Meta:
         csrf = False
 
-    case_code = StringField("案件编号", validators=[Optional(), Length(max=audit.CODE_MAX)])
-    username = StringField("操作人用户名", validators=[Optional(), Length(max=audit.USERNAME_MAX)])
-    kind = SelectField("事件类型", choices=options(EVENT_KINDS, "全部"), default="")
-    channel = SelectField("来源渠道", choices=options(CHANNELS, "全部"), default="")
-    since = StringField("起始日期", validators=[Optional(), Length(max=10)], render_kw={"type": "date"})
-    until = StringField("截止日期", validators=[Optional(), Length(max=10)], render_kw={"type": "date"})
-    page = IntegerField("页码", validators=[Optional(), NumberRange(min=1, message="应为正整数")], default=1)
+    case_code = StringField(_l("案件编号"), validators=[Optional(), Length(max=audit.CODE_MAX)])
+    username = StringField(_l("操作人用户名"), validators=[Optional(), Length(max=audit.USERNAME_MAX)])
+    kind = SelectField(_l("事件类型"), choices=options(EVENT_KINDS, _l("全部")), default="")
+    channel = SelectField(_l("来源渠道"), choices=options(CHANNELS, _l("全部")), default="")
+    since = StringField(_l("起始日期"), validators=[Optional(), Length(max=10)], render_kw={"type": "date"})
+    until = StringField(_l("截止日期"), validators=[Optional(), Length(max=10)], render_kw={"type": "date"})
+    page = IntegerField(_l("页码"), validators=[Optional(), NumberRange(min=1, message=_l("应为正整数"))], default=1)
 
 
 @bp.get("/audit")

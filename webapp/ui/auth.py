@@ -6,12 +6,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 
 from workflows import users
 from workflows.errors import HuiqianError, Invalid, Unauthenticated
 
 from .. import auth, get_session, limiter
-from . import LANGUAGES, signed_in
+from . import LANGUAGES, _locale, signed_in
 from .forms import SignInForm
 
 bp = Blueprint("ui_auth", __name__)
@@ -47,9 +48,13 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    message = gettext("已退出登录")  # in the language of the one signing out
+    locale = _locale()
     auth.sign_out()
     session.clear()
-    flash("已退出登录", "info")
+    # The sign-in page after signing out stays in the language this browser's user chose.
+    session["locale"] = locale
+    flash(message, "info")
     return redirect(url_for("ui_auth.login"))
 
 

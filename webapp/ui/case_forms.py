@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from werkzeug.datastructures import MultiDict
@@ -25,8 +27,10 @@ from models import CASE_STATUSES, CATEGORIES, LEAD_TYPES
 from workflows.cases import NewCase
 from workflows.errors import Invalid
 
+from . import N_
+
 CATEGORY_CHOICES = [(str(n), f"第{n}类 {label}") for n, label in CATEGORIES.items()]
-OVERDUE_CHOICES = {"1": "有超期任务", "0": "无超期任务"}
+OVERDUE_CHOICES = {"1": N_("有超期任务"), "0": N_("无超期任务")}  # translated where shown
 PAGE_MAX = 1_000_000
 LIST_LABELS = {"region": "地区", "category": "类别", "status": "状态", "overdue": "超期", "q": "关键字",
                "page": "页码"}
@@ -110,24 +114,24 @@ def parse_list_args(args: MultiDict[str, str]) -> tuple[ListFilters, dict[str, l
 class NewCaseForm(FlaskForm):
     """立案. Labels as workflows.cases._validate names the fields, so its messages read beside them."""
 
-    code = StringField("项目编号")
-    project_name = StringField("项目名称")
-    region_code = SelectField("地区", validate_choice=False)
-    category = SelectField("解决类别", choices=_choices([("", "请选择"), *CATEGORY_CHOICES]), validate_choice=False)
-    lead_type = SelectField("主导方式", choices=_choices(LEAD_TYPES.items()), validate_choice=False,
+    code = StringField(_l("项目编号"))
+    project_name = StringField(_l("项目名称"))
+    region_code = SelectField(_l("地区"), validate_choice=False)
+    category = SelectField(_l("解决类别"), choices=_choices([("", _l("请选择")), *CATEGORY_CHOICES]), validate_choice=False)
+    lead_type = SelectField(_l("主导方式"), choices=_choices(LEAD_TYPES.items()), validate_choice=False,
                             default="government")
-    developer_name = StringField("开发企业")
-    households_overdue = StringField("逾期未安置户数")
-    overdue_since = StringField("逾期起始日期")
-    target_date = StringField("目标完成日期")
-    responsible_leader = StringField("包保领导")
-    notes = TextAreaField("备注")
+    developer_name = StringField(_l("开发企业"))
+    households_overdue = StringField(_l("逾期未安置户数"))
+    overdue_since = StringField(_l("逾期起始日期"))
+    target_date = StringField(_l("目标完成日期"))
+    responsible_leader = StringField(_l("包保领导"))
+    notes = TextAreaField(_l("备注"))
 
     REQUIRED = ("code", "project_name", "region_code", "category", "lead_type", "households_overdue",
                 "overdue_since", "responsible_leader")
 
     def set_places(self, places: list[Any]) -> None:
-        self.region_code.choices = _choices([("", "请选择"), *(
+        self.region_code.choices = _choices([("", _l("请选择")), *(
             (p.code, f"{p.parent.name} · {p.name}" if p.parent is not None else p.name) for p in places)])
 
     def to_new_case(self) -> NewCase:
@@ -148,7 +152,7 @@ class NewCaseForm(FlaskForm):
             if field is None or name == "csrf_token":
                 loose.extend(messages)
             elif name in self.REQUIRED and _text(field.data) is None:
-                field.errors = [f"{field.label.text}：必填"]
+                field.errors = [gettext("%(label)s：必填", label=field.label.text)]
             else:
                 field.errors = list(messages)
         return loose or ([] if error.errors else [error.message])
@@ -183,15 +187,16 @@ def _date(value: Any) -> Any:
 class ReclassifyForm(FlaskForm):
     """改变类别, in two steps: choose and give the reason (step "confirm"), then confirm ("execute")."""
 
-    category = SelectField("新类别", validate_choice=False,
-                           validators=[AnyOf([v for v, _ in CATEGORY_CHOICES], message="新类别：应为第 1–9 类之一")])
-    reason = TextAreaField("改类理由", validators=[
-        DataRequired("改类理由：必填"), Length(max=REASON_MAX, message=f"改类理由：最多 {REASON_MAX} 个字符")])
+    category = SelectField(_l("新类别"), validate_choice=False,
+                           validators=[AnyOf([v for v, _ in CATEGORY_CHOICES], message=_l("新类别：应为第 1–9 类之一"))])
+    reason = TextAreaField(_l("改类理由"), validators=[
+        DataRequired(_l("改类理由：必填")),
+        Length(max=REASON_MAX, message=_l("改类理由：最多 %(max)s 个字符", max=REASON_MAX))])
     version = HiddenField()
 
     def set_current(self, category: int) -> None:
         """Offer every category but the case's own."""
-        self.category.choices = _choices([("", "请选择"),
+        self.category.choices = _choices([("", _l("请选择")),
                                           *((v, label) for v, label in CATEGORY_CHOICES if v != str(category))])
 
     def expected_version(self) -> int | None:

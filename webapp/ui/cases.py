@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from models import CASE_STATUSES, CATEGORIES, LEAD_TYPES
 from workflows import case_page, case_queries, cases, diagram, permissions, regions
@@ -18,27 +19,27 @@ from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import get_session
 from ..api import errors as api_errors
-from . import signed_in
+from . import N_, signed_in
 from .case_forms import CATEGORY_CHOICES, OVERDUE_CHOICES, NewCaseForm, ReclassifyForm, parse_list_args
 
 bp = Blueprint("ui_cases", __name__)
 
 LIST_PAGE = 50
-ORDERS = {"newest": "最新在前", "oldest": "最早在前"}
+ORDERS = {"newest": N_("最新在前"), "oldest": N_("最早在前")}  # translated where shown
 
 
 @bp.errorhandler(NotFound)
 def _not_found(error: NotFound) -> Any:
     if request.path.endswith(".json"):
         return api_errors.from_service(error)
-    return render_template("ui/error.html", title="未找到", message=error.message), 404
+    return render_template("ui/error.html", title=gettext("未找到"), message=error.message), 404
 
 
 @bp.errorhandler(Forbidden)
 def _forbidden(error: Forbidden) -> Any:
     if request.path.endswith(".json"):
         return api_errors.from_service(error)
-    return render_template("ui/error.html", title="无权操作", message=error.message), 403
+    return render_template("ui/error.html", title=gettext("无权操作"), message=error.message), 403
 
 
 def _safe_back(target: str | None) -> str:
@@ -72,7 +73,7 @@ def case_list() -> Any:
     if errors:
         status = 422
     return render_template(
-        "ui/case_list.html", title="案件", filters=filters, errors=errors, found=found,
+        "ui/case_list.html", title=gettext("案件"), filters=filters, errors=errors, found=found,
         places=regions.in_jurisdiction(session, g.actor), categories=CATEGORY_CHOICES, statuses=CASE_STATUSES,
         overdue_choices=OVERDUE_CHOICES, can_file=permissions.can_file_case(g.actor), back=_here(),
         per_page=LIST_PAGE), status
@@ -80,7 +81,7 @@ def case_list() -> Any:
 
 def _require_filer() -> None:
     if not permissions.can_file_case(g.actor):
-        raise Forbidden("只有住建部门、安居办经办人或督办人可以立案")
+        raise Forbidden(gettext("只有住建部门、安居办经办人或督办人可以立案"))
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])
@@ -100,10 +101,10 @@ def new_case() -> Any:
         except Conflict as exc:
             problems = [exc.message]
         else:
-            flash(f"已立案：{case.code} {case.project_name}", "success")
+            flash(gettext("已立案：%(code)s %(name)s", code=case.code, name=case.project_name), "success")
             return redirect(url_for("ui_cases.case", case_id=case.id))
     status = 422 if (problems or any(f.errors for f in form)) else 200
-    return render_template("ui/case_new.html", title="立案", form=form, problems=problems,
+    return render_template("ui/case_new.html", title=gettext("立案"), form=form, problems=problems,
                            required=NewCaseForm.REQUIRED), status
 
 
@@ -165,8 +166,8 @@ def reclassify(case_id: int) -> Any:
         problems = [exc.message]
         status = 409
     else:
-        flash(f"已将案件由第{done.attempt['category']}类改为第{done.case.category}类"
-              f"（{CATEGORIES[done.case.category]}）", "success")
+        flash(gettext("已将案件由第%(old)s类改为第%(new)s类（%(label)s）", old=done.attempt["category"],
+                      new=done.case.category, label=CATEGORIES[done.case.category]), "success")
         return redirect(url_for("ui_cases.case", case_id=case_id))
     session.rollback()
     target = case_page.case_for_reclassification(session, g.actor, case_id)
@@ -176,6 +177,6 @@ def reclassify(case_id: int) -> Any:
 
 def _reclassify_page(target: Any, form: ReclassifyForm, mode: str, problems: list[str], status: int) -> Any:
     chosen = form.category.data if form.category.data in {v for v, _ in CATEGORY_CHOICES} else None
-    return render_template("ui/case_reclassify.html", title="改变类别", case=target, form=form, mode=mode,
+    return render_template("ui/case_reclassify.html", title=gettext("改变类别"), case=target, form=form, mode=mode,
                            problems=problems, chosen=int(chosen) if chosen else None,
                            categories=CATEGORIES), status

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from werkzeug.datastructures import MultiDict
 
@@ -22,19 +23,20 @@ from workflows.engine.evaluator import CHINA
 from workflows.errors import Invalid, NotFound
 
 from .. import get_session
-from . import signed_in
+from . import N_, signed_in
 from .inbox_export import workbook_response
 
 bp = Blueprint("ui_inbox", __name__)
 
 PAGE_KEY = "inbox"
 WORKING_ROLES = ("officer", "supervisor")
-TABS = {"inbox": "待办", "mine": "我的已签收", "unclaimed": "未签收", "completed": "已办"}
-DUE_CHOICES = {"soon": "即将到期", "overdue": "已超期"}
+# Labels stay Chinese here (the XLSX export and messages use them) and are translated where shown.
+TABS = {"inbox": N_("待办"), "mine": N_("我的已签收"), "unclaimed": N_("未签收"), "completed": N_("已办")}
+DUE_CHOICES = {"soon": N_("即将到期"), "overdue": N_("已超期")}
 PER_PAGE_CHOICES = (25, 50, 100)
 PAGE_MAX = 1_000_000
 LABELS = {"view": "视图", "due": "时限", "category": "类别", "case": "案件", "page": "页码", "per_page": "每页件数"}
-NOT_WORKING = "审计与管理员不办理任务，没有待办列表。查看案件及其任务请从“案件”进入。"
+NOT_WORKING = N_("审计与管理员不办理任务，没有待办列表。查看案件及其任务请从“案件”进入。")
 
 
 def _one_of(choices: Any, wanted: str) -> validate.OneOf:
@@ -143,7 +145,7 @@ def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200
     current = filters.url()
     near, soon = _thresholds()
     return render_template(
-        "ui/inbox.html", title="待办", filters=filters, errors=errors, listing=found, tabs=TABS,
+        "ui/inbox.html", title=gettext("待办"), filters=filters, errors=errors, listing=found, tabs=TABS,
         due_choices=DUE_CHOICES, categories=CATEGORIES, per_page_choices=PER_PAGE_CHOICES,
         saved=saved_filters.list_filters(get_session(), g.actor, PAGE_KEY), current=current,
         back=urlencode({"back": current}), near_days=near, soon_days=soon, china_time=china_time,
@@ -152,7 +154,7 @@ def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200
 
 
 def _not_working(status: int = 200) -> tuple[str, int]:
-    return render_template("ui/inbox_none.html", title="待办", message=NOT_WORKING), status
+    return render_template("ui/inbox_none.html", title=gettext("待办"), message=gettext(NOT_WORKING)), status
 
 
 @bp.get("/inbox", endpoint="inbox")
@@ -193,7 +195,7 @@ def save_filter() -> Any:
         filters, errors = parse_filters(MultiDict(parse_qsl(query[:saved_filters.QUERY_MAX])))
         return _render(filters, errors, status=400, save_errors=exc.errors or {"name": [exc.message]},
                        save_name=name[:saved_filters.NAME_MAX])
-    flash(f"已保存常用筛选「{saved.name}」", "success")
+    flash(gettext("已保存常用筛选「%(name)s」", name=saved.name), "success")
     return redirect(url_for("ui_inbox.inbox") + (f"?{saved.query}" if saved.query else ""))
 
 
@@ -205,8 +207,8 @@ def delete_filter(filter_id: int) -> Any:
     try:
         gone = saved_filters.delete_filter(get_session(), g.actor, filter_id)
     except NotFound as exc:
-        return render_template("ui/error.html", title="未找到", message=exc.message), 404
-    flash(f"已删除常用筛选「{gone.name}」", "success")
+        return render_template("ui/error.html", title=gettext("未找到"), message=exc.message), 404
+    flash(gettext("已删除常用筛选「%(name)s」", name=gone.name), "success")
     try:
         back = saved_filters.normalized_query(PAGE_KEY, request.form.get("back", ""))
     except Invalid:

@@ -13,6 +13,7 @@ from workflows import supervision
 from workflows.errors import HuiqianError
 
 from .. import get_session
+from . import N_
 from .audit import china_time, page_error, signed_in_only
 
 bp = Blueprint("ui_supervise", __name__)
@@ -20,7 +21,7 @@ bp.register_error_handler(HuiqianError, page_error)
 bp.before_request(signed_in_only)
 
 # Shown disabled until the escalation issue lands, so supervisors know what is coming.
-ESCALATIONS = ("催办", "督办", "驻点督办", "约谈", "问责", "改派")
+ESCALATIONS = (N_("催办"), N_("督办"), N_("驻点督办"), N_("约谈"), N_("问责"), N_("改派"))
 
 
 @bp.context_processor

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
+from flask_babel import gettext
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict, MultiDict
 
 from models import User
@@ -54,24 +55,27 @@ def hint(field: FormField, limit: int | None) -> str:
     """The help line under an input: the BPMN's help text, then what the service will hold it to."""
     parts = [field.help] if field.help else []
     if field.type in ("integer", "decimal"):
-        parts.append("整数" if field.type == "integer" else "数值")
+        parts.append(gettext("整数") if field.type == "integer" else gettext("数值"))
     low, high = field.minimum, field.maximum
     if low is not None and high is not None:
-        parts.append(f"取值 {_bound(low)}–{_bound(high)}")
+        parts.append(gettext("取值 %(low)s–%(high)s", low=_bound(low), high=_bound(high)))
     elif low is not None:
-        parts.append(f"不小于 {_bound(low)}")
+        parts.append(gettext("不小于 %(low)s", low=_bound(low)))
     elif high is not None:
-        parts.append(f"不大于 {_bound(high)}")
+        parts.append(gettext("不大于 %(high)s", high=_bound(high)))
     if field.max_case:
-        parts.append(f"不超过{CASE_BOUNDS.get(field.max_case, '案件的相应数值')}")
+        # CASE_BOUNDS names a case column in Chinese; the catalog has the column's label from the pages.
+        bound = CASE_BOUNDS.get(field.max_case)
+        parts.append(gettext("不超过%(bound)s", bound=gettext(bound) if bound else gettext("案件的相应数值")))
     if limit:
-        parts.append(f"最多 {limit} 字")
+        parts.append(gettext("最多 %(limit)s 字", limit=limit))
     if field.type == "file":
-        accept = "、".join(field.accept or DEFAULT_ACCEPT)
-        parts.append(f"允许 {accept}，不超过 {attachments.size_text(field.max_size or DEFAULT_MAX_SIZE)}")
+        accept = gettext("、").join(field.accept or DEFAULT_ACCEPT)
+        parts.append(gettext("允许 %(accept)s，不超过 %(size)s", accept=accept,
+                              size=attachments.size_text(field.max_size or DEFAULT_MAX_SIZE)))
     if field.must_be_true:
-        parts.append("须确认后方可办结")
-    return "；".join(parts)
+        parts.append(gettext("须确认后方可办结"))
+    return gettext("；").join(parts)
 
 
 def read_values(fields: tuple[FormField, ...], form: MultiDict[str, str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from workflows import attachments, comments, drafts, opinions, task_desk, tasks
 from workflows.engine import clock
@@ -42,12 +43,12 @@ def _upload_limit() -> None:
 
 @bp.errorhandler(NotFound)
 def _not_found(error: NotFound) -> Any:
-    return render_template("ui/error.html", title="未找到", message=error.message), 404
+    return render_template("ui/error.html", title=gettext("未找到"), message=error.message), 404
 
 
 @bp.errorhandler(Forbidden)
 def _forbidden(error: Forbidden) -> Any:
-    return render_template("ui/error.html", title="无权操作", message=error.message), 403
+    return render_template("ui/error.html", title=gettext("无权操作"), message=error.message), 403
 
 
 def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
@@ -92,15 +93,17 @@ def task(task_id: int) -> Any:
 
 def _next_step(finished: task_desk.Finished) -> str:
     done = finished.completion
-    said = f"已办结「{done.task.name}」。"
+    said = gettext("已办结「%(name)s」。", name=done.task.name)
     if done.opened:
-        said += "下一步：" + "；".join(f"「{t['name']}」已交 {t['agency']}" for t in done.opened)
+        said += gettext("下一步：%(steps)s", steps=gettext("；").join(
+            gettext("「%(name)s」已交 %(agency)s", name=t["name"], agency=t["agency"]) for t in done.opened))
     elif finished.case_status == "closed":
-        said += "案件已销号，流程结束。"
+        said += gettext("案件已销号，流程结束。")
     else:
-        said += "流程等待其他环节办理完毕后继续。"
+        said += gettext("流程等待其他环节办理完毕后继续。")
     if done.cancelled:
-        said += "（同时撤销：" + "、".join(f"「{t['name']}」" for t in done.cancelled) + "）"
+        said += gettext("（同时撤销：%(names)s）", names=gettext("、").join(
+            gettext("「%(name)s」", name=t["name"]) for t in done.cancelled))
     return said
 
 
@@ -121,12 +124,14 @@ def submit(task_id: int) -> Any:
             drafts.save_draft(session, actor, task_id, values, opinion=opinion)
             if upload_errors:
                 return _render(task_id, **typed, errors=upload_errors, status=422,
-                               problem="已暂存，但有附件未能上传：" + next(iter(upload_errors.values()))[0])
-            flash("已暂存。下次打开此任务时将恢复暂存的内容。", "success")
+                               problem=gettext("已暂存，但有附件未能上传：%(error)s",
+                                               error=next(iter(upload_errors.values()))[0]))
+            flash(gettext("已暂存。下次打开此任务时将恢复暂存的内容。"), "success")
             return redirect(_task_url(task_id))
         if upload_errors:
             return _render(task_id, **typed, errors=upload_errors, status=422,
-                           problem="附件未能上传，任务未办结：" + next(iter(upload_errors.values()))[0])
+                           problem=gettext("附件未能上传，任务未办结：%(error)s",
+                                           error=next(iter(upload_errors.values()))[0]))
         finished = task_desk.complete(session, actor, task_id, values, opinion=opinion,
                                       expected_version=version_of(form),
                                       on_behalf_reason=reason)
@@ -145,7 +150,7 @@ def _act(task_id: int, act: Any, done: str) -> Any:
         act(get_session(), g.actor, task_id, expected_version=version_of(request.form))
         flash(done, "success")
     except Stale:
-        flash("任务已被他人处理（办理、认领或退回），页面已刷新，请核对。", "warning")
+        flash(gettext("任务已被他人处理（办理、认领或退回），页面已刷新，请核对。"), "warning")
     except (Conflict, Forbidden) as exc:
         flash(exc.message, "danger")
     return redirect(_task_url(task_id))
@@ -154,20 +159,20 @@ def _act(task_id: int, act: Any, done: str) -> Any:
 @bp.post("/tasks/<int:task_id>/claim")
 @signed_in
 def claim(task_id: int) -> Any:
-    return _act(task_id, tasks.claim, "已签收，任务由您办理。")
+    return _act(task_id, tasks.claim, gettext("已签收，任务由您办理。"))
 
 
 @bp.post("/tasks/<int:task_id>/unclaim")
 @signed_in
 def unclaim(task_id: int) -> Any:
-    return _act(task_id, tasks.unclaim, "已退回，任务回到本部门的未签收任务中。")
+    return _act(task_id, tasks.unclaim, gettext("已退回，任务回到本部门的未签收任务中。"))
 
 
 @bp.post("/tasks/<int:task_id>/draft/discard")
 @signed_in
 def discard_draft(task_id: int) -> Any:
     drafts.discard_draft(get_session(), g.actor, task_id)
-    flash("已放弃暂存的内容。", "info")
+    flash(gettext("已放弃暂存的内容。"), "info")
     return redirect(_task_url(task_id))
 
 
@@ -180,7 +185,7 @@ def comment(task_id: int) -> Any:
     except Invalid as exc:
         return _render(task_id, comment=text[:comments.COMMENT_MAX * 2],
                        comment_errors=exc.errors.get("text") or [exc.message], status=422)
-    flash("留言已发布。", "success")
+    flash(gettext("留言已发布。"), "success")
     return redirect(_task_url(task_id, "comments"))
 
 
@@ -189,7 +194,7 @@ def comment(task_id: int) -> Any:
 def add_opinion() -> Any:
     try:
         opinions.add_stock_opinion(get_session(), g.actor, request.form.get("text", ""))
-        flash("已加入常用意见。", "success")
+        flash(gettext("已加入常用意见。"), "success")
     except (Invalid, Forbidden) as exc:
         flash(exc.message, "danger")
     return redirect(local_path(request.form.get("next")) or DEFAULT_BACK)
@@ -200,7 +205,7 @@ def add_opinion() -> Any:
 def delete_opinion(opinion_id: int) -> Any:
     try:
         opinions.delete_stock_opinion(get_session(), g.actor, opinion_id)
-        flash("已删除该常用意见。", "info")
+        flash(gettext("已删除该常用意见。"), "info")
     except HuiqianError as exc:
         flash(exc.message, "danger")
     return redirect(local_path(request.form.get("next")) or DEFAULT_BACK)
