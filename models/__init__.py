@@ -5,6 +5,7 @@ from .base import Base, UTCDateTime, utcnow
 from .calendar import CALENDAR_DAY_KINDS, CALENDAR_SOURCES, CalendarDay, CalendarYear
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
 from .desk import Attachment, SavedFilter, StockOpinion, TaskDraft
+from .escalation import ESCALATION_LEVELS, ESCALATION_OUTCOMES, ESCALATION_TARGETS, Escalation
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
 from .org import AGENCY_ROLES, AGENCY_SUFFIX, REGION_LEVELS, USER_ROLES, Agency, Region, User
 from .process import ProcessFile, ProcessInstance, ProcessVersion
@@ -15,5 +16,6 @@ __all__ = [
     "TaskDraft", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
     "REGION_LEVELS", "TASK_STATUSES", "USER_ROLES", "Agency", "AppendOnlyViolation", "Base", "Case",
     "CALENDAR_DAY_KINDS", "CALENDAR_SOURCES", "CalendarDay", "CalendarYear",
+    "ESCALATION_LEVELS", "ESCALATION_OUTCOMES", "ESCALATION_TARGETS", "Escalation",
     "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

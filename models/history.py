@@ -24,6 +24,10 @@ EVENT_KINDS: dict[str, str] = {
     "case_reclassified": "改变类别",
     "process_migrated": "流程版本迁移",
     "comment": "留言",
+    "escalated": "督办升级",
+    "escalation_acknowledged": "督办已阅",
+    "escalation_answered": "督办答复",
+    "escalation_closed": "督办办结",
 }
 
 # Where an action came from; the command line also records the operating-system account that ran it.

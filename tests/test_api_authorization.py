@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import Agency, ApiToken, Case, CaseEvent, ProcessVersion, Region, Task, User
+from models import Agency, ApiToken, Case, CaseEvent, Escalation, ProcessVersion, Region, Task, User
 from tests.conftest import PASSWORD, PASSWORD_HASH, ApiClient, at
 from tests.driver import auto_value
-from workflows import auth
+from workflows import auth, escalations
 from workflows import tasks as task_service
 
 OWN, OTHER, ANY = "own", "other", "-"
@@ -96,6 +96,10 @@ TABLE: list[Row] = [
     R("GET",   "/users/{user_id}",                 OTHER,  401,  403,  403,  403,  403,  403,  200,  404),
     R("GET",   "/versions",                        ANY,    401,  403,  403,  200,  200,  200,  200,  200),
     R("GET",   "/versions/{number}",               ANY,    401,  403,  403,  200,  200,  200,  200,  200),
+    R("GET",   "/cases/{case_id}/escalations",     OWN,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/cases/{case_id}/escalations",     OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
+    # What is addressed to the caller's agency: every caller has a list, empty for those never targeted.
+    R("GET",   "/escalations",                     ANY,    401,  200,  200,  200,  200,  200,  200,  200),
     # --- writes ---
     # Signing in is the one open endpoint (anonymous: with the county officer's password).
     R("POST",  "/session",                         ANY,    200,  200,  200,  200,  200,  200,  200,  200),
@@ -119,6 +123,17 @@ TABLE: list[Row] = [
     R("POST",  "/tasks/{task_id}/unclaim",         OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
     R("POST",  "/tasks/{task_id}/complete",        OWN,    401,  200,  403,  200,  200,  403,  403,  403),
     R("POST",  "/tasks/{task_id}/complete",        OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
+    # Escalations: raised by city and province supervisors within their jurisdiction (a 催办 of the
+    # county's housing bureau here); acknowledged and answered by the target agency's own people only;
+    # closed by the raising level (OWN: 长春市's; OTHER: 吉林市's) or the province above it.
+    R("POST",  "/cases/{case_id}/escalations",     OWN,    401,  403,  403,  201,  201,  403,  403,  403),
+    R("POST",  "/cases/{case_id}/escalations",     OTHER,  401,  404,  404,  404,  201,  403,  403,  404),
+    R("POST",  "/escalations/{escalation_id}/acknowledge", OWN,   401, 200, 403, 403, 403, 403, 403, 403),
+    R("POST",  "/escalations/{escalation_id}/acknowledge", OTHER, 401, 404, 404, 404, 403, 403, 403, 404),
+    R("POST",  "/escalations/{escalation_id}/respond", OWN,    401,  200,  403,  403,  403,  403,  403,  403),
+    R("POST",  "/escalations/{escalation_id}/respond", OTHER,  401,  404,  404,  404,  403,  403,  403,  404),
+    R("POST",  "/escalations/{escalation_id}/close", OWN,      401,  403,  403,  200,  200,  403,  403,  403),
+    R("POST",  "/escalations/{escalation_id}/close", OTHER,    401,  404,  404,  404,  200,  403,  403,  404),
     # A new agency of 长春市 (OWN) or 吉林市 (OTHER): places are public, so outside the jurisdiction 403.
     R("POST",  "/agencies",                        OWN,    401,  403,  403,  403,  403,  403,  201,  201),
     R("POST",  "/agencies",                        OTHER,  401,  403,  403,  403,  403,  403,  201,  403),
@@ -163,6 +178,9 @@ class Place:
     reset_id: int
     token_id: int          # OWN: a spare token of the caller's; OTHER: a token of the county's officer
     form_data: dict[str, Any]  # valid data for open_task's form
+    acknowledged_id: int   # three 催办 of the county's housing bureau by its city's supervisor, one per
+    answered_id: int       # write: acknowledged, answered, closed (case_id is left for raising one)
+    closed_id: int
 
 
 class World:
@@ -198,6 +216,10 @@ class World:
         first, claimed, to_complete = (driver.task(case, "intake_verify") for case in intake)
         task_service.claim(self.session, officer, claimed.id)
         owner = self.caller if scope == OWN and self.caller is not None else officer
+        housing = self.people.agency(county, "housing")
+        urged = [escalations.escalate(self.session, self.people.supervisor(CITY[scope]), subject.id, level="urge",
+                                      reason="进度滞后", agency_id=housing.id).id
+                 for subject in (intake[1], intake[2], classified)]
         form = reader.get(f"/tasks/{to_complete.id}/form")
         assert form.status_code == 200, form.json
         return Place(region_code=self.people.region(county).code,
@@ -209,7 +231,8 @@ class World:
                      deactivated_id=self._user(county, f"deactivated-{scope}").id,
                      reset_id=self._user(county, f"reset-{scope}").id,
                      token_id=auth.create_token(self.session, owner, "备用令牌").token.id,
-                     form_data=_valid_form(form.json["fields"]))
+                     form_data=_valid_form(form.json["fields"]),
+                     acknowledged_id=urged[0], answered_id=urged[1], closed_id=urged[2])
 
 
 def _valid_form(fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -263,6 +286,15 @@ CALLS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("POST", "/tasks/{task_id}/unclaim"): lambda w, s: Call({"task_id": w[s].claimed_task_id}),
     ("POST", "/tasks/{task_id}/complete"): lambda w, s: Call(
         {"task_id": w[s].open_task_id}, {"data": w[s].form_data, "on_behalf_reason": REASON}),
+    ("GET", "/cases/{case_id}/escalations"): lambda w, s: Call({"case_id": w[s].classified_id}),
+    ("GET", "/escalations"): lambda w, s: Call(query={**ALL, "open_only": "false"}),
+    ("POST", "/cases/{case_id}/escalations"): lambda w, s: Call(
+        {"case_id": w[s].case_id}, {"level": "urge", "reason": "逾期未复工", "agency_id": w[s].agency_id}),
+    ("POST", "/escalations/{escalation_id}/acknowledge"): lambda w, s: Call({"escalation_id": w[s].acknowledged_id}),
+    ("POST", "/escalations/{escalation_id}/respond"): lambda w, s: Call(
+        {"escalation_id": w[s].answered_id}, {"response": "已督促施工单位复工"}),
+    ("POST", "/escalations/{escalation_id}/close"): lambda w, s: Call(
+        {"escalation_id": w[s].closed_id}, {"outcome_note": "已复工，办结"}),
     ("GET", "/regions"): lambda w, s: Call(),
     ("GET", "/regions/{code}"): lambda w, s: Call({"code": w[s].region_code}),
     ("GET", "/agencies"): lambda w, s: Call(query=ALL),
@@ -326,6 +358,19 @@ def _events_of_case(w: World, s: str) -> set[int]:
     return set(w.session.scalars(select(CaseEvent.id).where(CaseEvent.case_id == w[s].case_id)))
 
 
+def _escalations_addressed(w: World, s: str) -> set[int]:
+    """The target's list: escalations of the caller's agency (and, for a county's 安居办 or government
+    office, of the county's responsible leaders), for those who work; nothing for the others."""
+    caller = w.caller
+    if caller.role not in ("officer", "supervisor"):
+        return set()
+    rows = w.session.execute(select(Escalation.id, Escalation.target_agency_id, Case.region_id, Region.path)
+                             .join(Case, Escalation.case_id == Case.id).join(Region, Case.region_id == Region.id))
+    return {i for i, agency, region, path in rows if _within(caller, path) and (
+        agency == caller.agency_id or (agency is None and region == caller.agency.region_id
+                                       and caller.agency.role in ("supervision", "government")))}
+
+
 def _own_tokens(w: World, s: str) -> set[int]:
     return set(w.session.scalars(select(ApiToken.id).where(ApiToken.user_id == w.caller.id)))
 
@@ -346,6 +391,10 @@ LISTS: dict[tuple[str, str], tuple[Callable[[Any], set[int]], Callable[[World, s
     ("GET", "/users"): (_page_ids, _users_in_scope),
     ("GET", "/cases/{case_id}/history"): (_page_ids, _events_of_case),
     ("GET", "/me/tokens"): (lambda body: {t["id"] for t in body}, _own_tokens),
+    ("GET", "/escalations"): (_page_ids, _escalations_addressed),
+    ("GET", "/cases/{case_id}/escalations"): (lambda body: {e["id"] for e in body},
+                                              lambda w, s: set(w.session.scalars(select(Escalation.id).where(
+                                                  Escalation.case_id == w[s].classified_id)))),
     ("POST", "/versions/{number}/migrate"): (lambda body: {r["case_id"] for r in body} - {None},
                                              _migrated_in_scope),
 }
@@ -368,6 +417,8 @@ def _fingerprint(session: Any) -> tuple[Any, ...]:
         select(func.sum(func.length(Agency.name))).scalar_subquery(),
         select(func.count(ApiToken.revoked_at)).scalar_subquery(),
         select(func.count()).select_from(ProcessVersion).scalar_subquery(),
+        select(func.count()).select_from(Escalation).scalar_subquery(),
+        select(func.sum(Escalation.version)).scalar_subquery(),
     )).one()
 
 
