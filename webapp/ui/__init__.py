@@ -4,15 +4,18 @@ blueprint per concern. Every page requires sign-in; every form carries a CSRF to
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask_babel import Babel, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from models import User
+from workflows.engine.evaluator import CHINA
 
 F = TypeVar("F", bound=Callable[..., Any])
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -25,6 +28,27 @@ def _locale() -> str:
     user: User | None = g.get("actor")
     chosen = (user.locale if user is not None else None) or session.get("locale")
     return chosen if chosen in LANGUAGES else "zh_CN"
+
+
+def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as people in China read it: "2026-11-23 14:05" in Beijing time ("" for none)."""
+    return moment.astimezone(CHINA).strftime(pattern) if moment is not None else ""
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` if it is a path on this site (where to go back to), else None: never another site."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+def signed_in_only() -> Any:
+    """For a section's before_request: a visitor goes to the sign-in page and comes back after."""
+    if g.get("actor") is None:
+        return redirect(url_for("ui_auth.login", next=request.full_path.rstrip("?")))
+    return None
 
 
 def signed_in(view: F) -> F:
@@ -49,6 +73,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale)
+    app.jinja_env.globals["china_time"] = china_time
 
     @app.before_request
     def _csrf() -> None:

@@ -25,8 +25,9 @@ from workflows.migration import STATUS_LABELS
 
 from .. import get_session
 from ..api.errors import STATUS
+from . import china_time, signed_in_only
 from .admin_forms import AgencyFilters, MigrateForm, NewAgencyForm, NewUserForm, RenameAgencyForm, UserFilters
-from .audit import china_time, page_error, signed_in_only
+from .audit import page_error
 from .auth import _safe_next
 
 bp = Blueprint("ui_admin", __name__)
@@ -47,7 +48,7 @@ def _administrators_only() -> Any:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"china_time": china_time, "user_roles": USER_ROLES, "agency_roles": AGENCY_ROLES}
+    return {"user_roles": USER_ROLES, "agency_roles": AGENCY_ROLES}
 
 
 def _field_errors(form: Any, error: HuiqianError) -> str | None:

@@ -9,10 +9,9 @@ rendered as an error page, and times in China time.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from marshmallow import Schema, fields
@@ -23,12 +22,12 @@ from wtforms.validators import Length, NumberRange, Optional
 from models import CASE_STATUSES, CATEGORIES, EVENT_KINDS
 from models.history import CHANNELS
 from workflows import audit
-from workflows.engine.evaluator import CHINA
 from workflows.errors import HuiqianError, Invalid
 
 from .. import get_session
 from ..api.errors import STATUS
 from ..schemas.history import EventSchema
+from . import signed_in_only
 
 bp = Blueprint("ui_audit", __name__)
 
@@ -43,23 +42,9 @@ def page_error(error: HuiqianError) -> Any:
     return render_template("ui/error.html", title=_TITLES.get(status, _TITLES[409]), message=error.message), status
 
 
-def china_time(moment: datetime | None, with_seconds: bool = False) -> str:
-    """A moment as people in China read it: "2026-11-23 14:05" in Beijing time."""
-    if moment is None:
-        return ""
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
-
-
 def options(labels: dict[str, str], blank: Any) -> list[SelectChoice]:
     """A select's options: a blank first (“全部”, “请选择”), then each code with its label."""
     return [SelectChoice("", blank)] + [SelectChoice(code, label) for code, label in labels.items()]
-
-
-def signed_in_only() -> Any:
-    """For a section's before_request: a visitor goes to the sign-in page and comes back after."""
-    if g.get("actor") is None:
-        return redirect(url_for("ui_auth.login", next=request.full_path.rstrip("?")))
-    return None
 
 
 bp.register_error_handler(HuiqianError, page_error)
@@ -71,11 +56,6 @@ def _auditors_only() -> Any:
     if found is None:
         audit.require_auditor(g.actor)  # Forbidden → the 403 page
     return found
-
-
-@bp.context_processor
-def _helpers() -> dict[str, Any]:
-    return {"china_time": china_time}
 
 
 class EventFilters(FlaskForm):

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from workflows import users
 from workflows.errors import HuiqianError, Invalid, Unauthenticated
 
 from .. import auth, get_session, limiter
-from . import LANGUAGES, _locale, signed_in
+from . import LANGUAGES, _locale, local_path, signed_in
 from .forms import SignInForm
 
 bp = Blueprint("ui_auth", __name__)
@@ -20,16 +19,11 @@ bp = Blueprint("ui_auth", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site: an open redirect would turn the sign-in page into a phishing aid."""
-    if not target:
-        return url_for("overview.index")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("overview.index")
-    return target
+    return local_path(target) or url_for("overview.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: __import__("flask").current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"],
+@limiter.limit(lambda: current_app.config["SIGN_IN_RATE_LIMIT"], methods=["POST"],
                error_message="该地址登录尝试过于频繁，请稍后再试")
 def login() -> Any:
     form = SignInForm()

@@ -19,7 +19,7 @@ from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import get_session
 from ..api import errors as api_errors
-from . import N_, signed_in
+from . import N_, local_path, signed_in
 from .case_forms import CATEGORY_CHOICES, OVERDUE_CHOICES, NewCaseForm, ReclassifyForm, parse_list_args
 
 bp = Blueprint("ui_cases", __name__)
@@ -44,11 +44,9 @@ def _forbidden(error: Forbidden) -> Any:
 
 def _safe_back(target: str | None) -> str:
     """Only a case list on this site: `back` is taken from the URL and must not lead elsewhere."""
-    if target and target.startswith("/cases") and not target.startswith("//"):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and parts.path.rstrip("/") == "/cases" \
-                and "\\" not in target and len(target) <= 2000:
-            return target
+    path = local_path(target)
+    if path is not None and urlsplit(path).path.rstrip("/") == "/cases":
+        return path
     return url_for("ui_cases.case_list")
 
 

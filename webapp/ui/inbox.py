@@ -8,7 +8,6 @@ Auditors and admins work no tasks: they are told so instead of being shown an em
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,7 +18,6 @@ from werkzeug.datastructures import MultiDict
 
 from models import CATEGORIES
 from workflows import inbox, saved_filters
-from workflows.engine.evaluator import CHINA
 from workflows.errors import Invalid, NotFound
 
 from .. import get_session
@@ -129,10 +127,6 @@ def listing(filters: Filters, *, export_rows: int | None = None) -> inbox.Listin
         near_days=near, soon_days=soon, export=export_rows is not None)
 
 
-def china_time(moment: datetime | None) -> str:
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
-
-
 def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200,
             save_errors: dict[str, list[str]] | None = None, save_name: str = "") -> tuple[str, int]:
     found = None
@@ -148,7 +142,7 @@ def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200
         "ui/inbox.html", title=gettext("待办"), filters=filters, errors=errors, listing=found, tabs=TABS,
         due_choices=DUE_CHOICES, categories=CATEGORIES, per_page_choices=PER_PAGE_CHOICES,
         saved=saved_filters.list_filters(get_session(), g.actor, PAGE_KEY), current=current,
-        back=urlencode({"back": current}), near_days=near, soon_days=soon, china_time=china_time,
+        back=urlencode({"back": current}), near_days=near, soon_days=soon,
         save_errors=save_errors or {}, save_name=save_name, export_query=filters.query(with_page=False),
     ), status
 

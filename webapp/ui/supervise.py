@@ -13,8 +13,8 @@ from workflows import supervision
 from workflows.errors import HuiqianError
 
 from .. import get_session
-from . import N_
-from .audit import china_time, page_error, signed_in_only
+from . import N_, signed_in_only
+from .audit import page_error
 
 bp = Blueprint("ui_supervise", __name__)
 bp.register_error_handler(HuiqianError, page_error)
@@ -22,11 +22,6 @@ bp.before_request(signed_in_only)
 
 # Shown disabled until the escalation issue lands, so supervisors know what is coming.
 ESCALATIONS = (N_("催办"), N_("督办"), N_("驻点督办"), N_("约谈"), N_("问责"), N_("改派"))
-
-
-@bp.context_processor
-def _helpers() -> dict[str, Any]:
-    return {"china_time": china_time}
 
 
 @bp.get("/supervise")

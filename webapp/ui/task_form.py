@@ -12,7 +12,6 @@ import math
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext
@@ -134,15 +133,6 @@ def attachment_limit() -> int:
 
 def upload_request_limit() -> int:
     return int(current_app.config.get("UPLOAD_MAX_CONTENT_LENGTH") or UPLOAD_DEFAULT_LIMIT)
-
-
-def local_path(target: str | None) -> str | None:
-    """`target` if it is a path on this site (where to go back to), else None: never another site."""
-    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return None
-    parts = urlsplit(target)
-    return None if parts.scheme or parts.netloc else target
 
 
 def version_of(form: MultiDict[str, str]) -> int | None:

@@ -8,7 +8,6 @@ opinions) and render; a service's Invalid is shown under its field, in Chinese, 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -16,12 +15,11 @@ from flask_babel import gettext
 
 from workflows import attachments, comments, drafts, opinions, task_desk, tasks
 from workflows.engine import clock
-from workflows.engine.evaluator import CHINA
 from workflows.errors import Conflict, Forbidden, HuiqianError, Invalid, NotFound, Stale
 
 from .. import get_session
-from . import signed_in
-from .task_form import hint, local_path, read_values, store_files, upload_request_limit, version_of
+from . import china_time, local_path, signed_in
+from .task_form import hint, read_values, store_files, upload_request_limit, version_of
 
 bp = Blueprint("ui_tasks", __name__)
 
@@ -49,10 +47,6 @@ def _not_found(error: NotFound) -> Any:
 @bp.errorhandler(Forbidden)
 def _forbidden(error: Forbidden) -> Any:
     return render_template("ui/error.html", title=gettext("无权操作"), message=error.message), 403
-
-
-def china_time(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    return moment.astimezone(CHINA).strftime(pattern) if moment is not None else ""
 
 
 def _back() -> str | None:
