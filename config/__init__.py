@@ -41,6 +41,17 @@ class DefaultConfig:
     INBOX_DUE_SOON_DAYS: int = 2
     # Rows in one XLSX export of the inbox; past it the file says it was cut short.
     INBOX_EXPORT_MAX_ROWS: int = 10_000
+    # Notifications beyond the in-app centre (HUIQIAN_SMTP_HOST, HUIQIAN_NOTIFY_WEBHOOK_URL, ...): e-mail to
+    # users with an address, and/or a JSON POST per notification to one webhook (a government IM gateway).
+    # Unset: the in-app centre only. The worker sends them, retrying up to NOTIFY_MAX_ATTEMPTS times.
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = 25
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_SENDER: str = "huiqian@localhost"
+    SMTP_STARTTLS: bool = False
+    NOTIFY_WEBHOOK_URL: str | None = None
+    NOTIFY_MAX_ATTEMPTS: int = 5
 
 
 class TestConfig(DefaultConfig):

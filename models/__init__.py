@@ -7,6 +7,14 @@ from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
 from .desk import Attachment, SavedFilter, StockOpinion, TaskDraft
 from .escalation import ESCALATION_LEVELS, ESCALATION_OUTCOMES, ESCALATION_TARGETS, Escalation
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
+from .notification import (
+    DELIVERY_CHANNELS,
+    DELIVERY_STATUSES,
+    NOTIFICATION_KINDS,
+    DeliveryAttempt,
+    Notification,
+    NotificationDelivery,
+)
 from .org import AGENCY_ROLES, AGENCY_SUFFIX, REGION_LEVELS, USER_ROLES, Agency, Region, User
 from .process import ProcessFile, ProcessInstance, ProcessVersion
 from .task import TASK_STATUSES, Task
@@ -17,5 +25,6 @@ __all__ = [
     "REGION_LEVELS", "TASK_STATUSES", "USER_ROLES", "Agency", "AppendOnlyViolation", "Base", "Case",
     "CALENDAR_DAY_KINDS", "CALENDAR_SOURCES", "CalendarDay", "CalendarYear",
     "ESCALATION_LEVELS", "ESCALATION_OUTCOMES", "ESCALATION_TARGETS", "Escalation",
-    "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
+    "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "NOTIFICATION_KINDS", "DeliveryAttempt", "Notification",
+    "NotificationDelivery", "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

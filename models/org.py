@@ -118,6 +118,8 @@ class User(Base):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The language of the pages for this user ("zh_CN", "en"); None: the installation's default (zh_CN).
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Where notifications are e-mailed when SMTP is configured (none: the in-app centre only).
+    email: Mapped[str | None] = mapped_column(String(254))
 
     agency: Mapped[Agency] = relationship(lazy="joined")
 

@@ -24,6 +24,8 @@ class Task(Base):
         Index("ix_tasks_region_status_due", "region_id", "status", "due_at", "id"),
         Index("ix_tasks_status_due", "status", "due_at", "id"),
         Index("ix_tasks_instance_status", "instance_id", "status"),
+        # The worker's "tasks opened since" window (notifications of new tasks).
+        Index("ix_tasks_status_created", "status", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

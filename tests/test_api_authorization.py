@@ -96,6 +96,9 @@ TABLE: list[Row] = [
     R("GET",   "/users/{user_id}",                 OTHER,  401,  403,  403,  403,  403,  403,  200,  404),
     R("GET",   "/versions",                        ANY,    401,  403,  403,  200,  200,  200,  200,  200),
     R("GET",   "/versions/{number}",               ANY,    401,  403,  403,  200,  200,  200,  200,  200),
+    # Everyone's own notifications; nobody else's ids are ever touched.
+    R("GET",   "/notifications",                   ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/notifications/unread",            ANY,    401,  200,  200,  200,  200,  200,  200,  200),
     R("GET",   "/cases/{case_id}/escalations",     OWN,    401,  200,  200,  200,  200,  200,  200,  200),
     R("GET",   "/cases/{case_id}/escalations",     OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
     # What is addressed to the caller's agency: every caller has a list, empty for those never targeted.
@@ -134,6 +137,7 @@ TABLE: list[Row] = [
     R("POST",  "/escalations/{escalation_id}/respond", OTHER,  401,  404,  404,  404,  403,  403,  403,  404),
     R("POST",  "/escalations/{escalation_id}/close", OWN,      401,  403,  403,  200,  200,  403,  403,  403),
     R("POST",  "/escalations/{escalation_id}/close", OTHER,    401,  404,  404,  404,  200,  403,  403,  404),
+    R("POST",  "/notifications/read",              ANY,    401,  200,  200,  200,  200,  200,  200,  200),
     # A new agency of 长春市 (OWN) or 吉林市 (OTHER): places are public, so outside the jurisdiction 403.
     R("POST",  "/agencies",                        OWN,    401,  403,  403,  403,  403,  403,  201,  201),
     R("POST",  "/agencies",                        OTHER,  401,  403,  403,  403,  403,  403,  201,  403),
@@ -295,6 +299,9 @@ CALLS: dict[tuple[str, str], Callable[[World, str], Call]] = {
         {"escalation_id": w[s].answered_id}, {"response": "已督促施工单位复工"}),
     ("POST", "/escalations/{escalation_id}/close"): lambda w, s: Call(
         {"escalation_id": w[s].closed_id}, {"outcome_note": "已复工，办结"}),
+    ("GET", "/notifications"): lambda w, s: Call(query=ALL),
+    ("GET", "/notifications/unread"): lambda w, s: Call(),
+    ("POST", "/notifications/read"): lambda w, s: Call(body={"all": True}),
     ("GET", "/regions"): lambda w, s: Call(),
     ("GET", "/regions/{code}"): lambda w, s: Call({"code": w[s].region_code}),
     ("GET", "/agencies"): lambda w, s: Call(query=ALL),

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import ESCALATION_LEVELS, Agency, Case, Escalation, Region, Task, User
 
-from . import history, inputs, permissions, workdays
+from . import history, inputs, notifications, permissions, workdays
 from .case_queries import get_case
 from .engine import clock
 from .errors import Conflict, Forbidden, NotFound, Stale
@@ -194,6 +194,7 @@ def escalate(session: Session, actor: User, case_id: int, *, level: str, reason:
         "due_at": deadline.due_at.isoformat() if deadline is not None else None,
         "provisional": bool(deadline and deadline.provisional),
         "uncovered_years": list(deadline.uncovered_years) if deadline is not None else []})
+    notifications.escalation_raised(session, escalation, now)
     return escalation
 
 
@@ -244,6 +245,7 @@ def acknowledge(session: Session, actor: User, escalation_id: int, *, now: datet
                        f"{history.actor_label(actor)}已阅{escalation.level_label}（#{escalation.id}）",
                        actor=actor, task=escalation.task_id, at=now,
                        data={"escalation_id": escalation.id, "level": escalation.level})
+        notifications.escalation_acknowledged(session, escalation, actor, now)
     return escalation
 
 
@@ -268,6 +270,7 @@ def respond(session: Session, actor: User, escalation_id: int, response: str, *,
                    f"{history.actor_label(actor)}答复{escalation.level_label}（#{escalation.id}）：{cleaned}",
                    actor=actor, task=escalation.task_id, at=now,
                    data={"escalation_id": escalation.id, "level": escalation.level, "response": cleaned})
+    notifications.escalation_answered(session, escalation, actor, now)
     return escalation
 
 

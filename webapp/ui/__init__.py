@@ -13,9 +13,13 @@ from urllib.parse import urlsplit
 from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask_babel import Babel, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 
 from models import User
+from workflows import notifications as notices  # not `notifications`: the page module of that name
 from workflows.engine.evaluator import CHINA
+
+from .. import get_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -95,8 +99,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _page_globals() -> dict[str, Any]:
-        return {"actor": g.get("actor"), "languages": LANGUAGES, "current_locale": _locale(),
-                "nav_items": _nav(app, g.get("actor"))}
+        actor = g.get("actor")
+        return {"actor": actor, "languages": LANGUAGES, "current_locale": _locale(),
+                "nav_items": _nav(app, actor), "unread_notifications": _unread(actor)}
 
 
 def N_(text: str) -> str:
@@ -120,7 +125,7 @@ NAV = [
 def _register_sections(app: Flask) -> None:
     """Each page section that exists registers its blueprint (sections land one at a time)."""
     import importlib
-    for name in ("inbox", "tasks", "cases", "attachments", "supervise", "audit", "admin"):
+    for name in ("inbox", "tasks", "cases", "attachments", "supervise", "audit", "admin", "notifications"):
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
@@ -128,6 +133,16 @@ def _register_sections(app: Flask) -> None:
                 continue
             raise
         app.register_blueprint(module.bp)
+
+
+def _unread(user: User | None) -> int:
+    """The bell's count; a page that failed before any session (an error page) shows none."""
+    if user is None:
+        return 0
+    try:
+        return notices.unread_count(get_session(), user)
+    except SQLAlchemyError:  # an error page after a failed transaction still renders
+        return 0
 
 
 def _nav(app: Flask, user: User | None) -> list[tuple[str, str]]:
