@@ -126,6 +126,19 @@ TABLE: list[Row] = [
     R("POST",  "/tasks/{task_id}/unclaim",         OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
     R("POST",  "/tasks/{task_id}/complete",        OWN,    401,  200,  403,  200,  200,  403,  403,  403),
     R("POST",  "/tasks/{task_id}/complete",        OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
+    # Task operations. 转办 of an intake task to the city's housing bureau: as acting on the task.
+    R("POST",  "/tasks/{task_id}/reassign",        OWN,    401,  200,  403,  200,  200,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/reassign",        OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
+    # Bulk 转办 answers per task: a task the caller may not touch is a refused item, not a refused request.
+    R("POST",  "/tasks/reassign",                  ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/tasks/{task_id}/return-targets",  OWN,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/tasks/{task_id}/return-targets",  OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
+    # 退回 of the housing bureau's first category-1 task to the classification: as acting on the task.
+    R("POST",  "/tasks/{task_id}/return",          OWN,    401,  200,  403,  200,  200,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/return",          OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
+    # 撤回 of an intake the county's housing officer completed: theirs alone.
+    R("POST",  "/tasks/{task_id}/withdraw",        OWN,    401,  200,  403,  403,  403,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/withdraw",        OTHER,  401,  404,  404,  404,  403,  403,  403,  404),
     # Escalations: raised by city and province supervisors within their jurisdiction (a 催办 of the
     # county's housing bureau here); acknowledged and answered by the target agency's own people only;
     # closed by the raising level (OWN: 长春市's; OTHER: 吉林市's) or the province above it.
@@ -185,6 +198,11 @@ class Place:
     acknowledged_id: int   # three 催办 of the county's housing bureau by its city's supervisor, one per
     answered_id: int       # write: acknowledged, answered, closed (case_id is left for raising one)
     closed_id: int
+    reassign_task_id: int  # an intake task for 转办, another for bulk 转办, to the city's housing bureau
+    bulk_task_id: int
+    city_housing_id: int
+    returnable_task_id: int  # a category-1 case's first task after classification: 退回
+    withdrawable_task_id: int  # an intake the county's housing officer completed: 撤回
 
 
 class World:
@@ -217,6 +235,9 @@ class World:
         intake = [driver.new_case(1, county=county, now=NOW) for _ in range(3)]
         classified = driver.new_case(1, county=county, now=NOW)
         driver.intake_and_classify(classified)
+        operated = [driver.new_case(1, county=county, now=NOW) for _ in range(4)]
+        driver.intake_and_classify(operated[2])
+        withdrawable = driver.complete(operated[3], "intake_verify")
         first, claimed, to_complete = (driver.task(case, "intake_verify") for case in intake)
         task_service.claim(self.session, officer, claimed.id)
         owner = self.caller if scope == OWN and self.caller is not None else officer
@@ -236,7 +257,12 @@ class World:
                      reset_id=self._user(county, f"reset-{scope}").id,
                      token_id=auth.create_token(self.session, owner, "备用令牌").token.id,
                      form_data=_valid_form(form.json["fields"]),
-                     acknowledged_id=urged[0], answered_id=urged[1], closed_id=urged[2])
+                     acknowledged_id=urged[0], answered_id=urged[1], closed_id=urged[2],
+                     reassign_task_id=driver.task(operated[0], "intake_verify").id,
+                     bulk_task_id=driver.task(operated[1], "intake_verify").id,
+                     city_housing_id=self.people.agency(CITY[scope], "housing").id,
+                     returnable_task_id=driver.task(operated[2], "c1_prepare_linkage").id,
+                     withdrawable_task_id=withdrawable.id)
 
 
 def _valid_form(fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -290,6 +316,14 @@ CALLS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("POST", "/tasks/{task_id}/unclaim"): lambda w, s: Call({"task_id": w[s].claimed_task_id}),
     ("POST", "/tasks/{task_id}/complete"): lambda w, s: Call(
         {"task_id": w[s].open_task_id}, {"data": w[s].form_data, "on_behalf_reason": REASON}),
+    ("POST", "/tasks/{task_id}/reassign"): lambda w, s: Call(
+        {"task_id": w[s].reassign_task_id}, {"agency_id": w[s].city_housing_id, "reason": "县局人手不足"}),
+    ("POST", "/tasks/reassign"): lambda w, s: Call(
+        body={"task_ids": [w[s].bulk_task_id], "agency_id": w[s].city_housing_id, "reason": "县局人手不足"}),
+    ("GET", "/tasks/{task_id}/return-targets"): lambda w, s: Call({"task_id": w[s].returnable_task_id}),
+    ("POST", "/tasks/{task_id}/return"): lambda w, s: Call({"task_id": w[s].returnable_task_id},
+                                                           {"opinion": "类别认定依据不足"}),
+    ("POST", "/tasks/{task_id}/withdraw"): lambda w, s: Call({"task_id": w[s].withdrawable_task_id}),
     ("GET", "/cases/{case_id}/escalations"): lambda w, s: Call({"case_id": w[s].classified_id}),
     ("GET", "/escalations"): lambda w, s: Call(query={**ALL, "open_only": "false"}),
     ("POST", "/cases/{case_id}/escalations"): lambda w, s: Call(

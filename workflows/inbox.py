@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from models import Agency, Case, CaseEvent, Task, User
 
-from . import forms, inputs, tasks
+from . import forms, inputs, task_operations, tasks
 from .engine import clock
 from .engine.evaluator import CHINA
 from .engine.specs import FormField
@@ -224,18 +224,34 @@ def claimed_at(session: Session, items: list[Task]) -> dict[int, datetime]:
     one query per thousand tasks (a page of the inbox must not cost a query per row). Tasks nobody
     claimed are absent. No permission check: for tasks the caller already obtained through a scoped
     read."""
-    claimed = [t for t in items if t.assignee_id is not None]
-    found: dict[int, datetime] = {}
-    for start in range(0, len(claimed), _BATCH):
-        chunk = claimed[start:start + _BATCH]
+    return _task_marks(session, items)[0]
+
+
+def _task_marks(session: Session, items: list[Task],
+                ) -> tuple[dict[int, datetime], dict[int, task_operations.ReturnNote]]:
+    """When each claimed task was last signed for, and the 退回意见 each open task came back with (a
+    returned task's task_returned event), from one query per thousand tasks."""
+    wanted = [t for t in items if t.assignee_id is not None or t.status == "ready"]
+    signed: dict[int, datetime] = {}
+    notes: dict[int, task_operations.ReturnNote] = {}
+    for start in range(0, len(wanted), _BATCH):
+        chunk = wanted[start:start + _BATCH]
         # The case ids let the (case_id, id) index narrow the scan; history has no task index.
         rows = session.execute(
-            select(CaseEvent.task_id, func.max(CaseEvent.at))
-            .where(CaseEvent.case_id.in_({t.case_id for t in chunk}), CaseEvent.kind == "task_claimed",
+            select(CaseEvent.task_id, CaseEvent.kind, CaseEvent.at, CaseEvent.data, User.display_name)
+            .outerjoin(User, User.id == CaseEvent.actor_id)
+            .where(CaseEvent.case_id.in_({t.case_id for t in chunk}),
+                   CaseEvent.kind.in_(("task_claimed", "task_returned")),
                    CaseEvent.task_id.in_([t.id for t in chunk]))
-            .group_by(CaseEvent.task_id))
-        found.update({task_id: moment for task_id, moment in rows})
-    return found
+            .order_by(CaseEvent.id))
+        for task_id, kind, at, data, name in rows:
+            if kind == "task_claimed":
+                signed[task_id] = at
+            else:
+                notes[task_id] = task_operations.note_of(at, data, name)
+    claimed = {t.id for t in items if t.assignee_id is not None}
+    ready = {t.id for t in items if t.status == "ready"}
+    return ({k: v for k, v in signed.items() if k in claimed}, {k: v for k, v in notes.items() if k in ready})
 
 
 @dataclass(frozen=True)
@@ -246,6 +262,7 @@ class ListedTask:
     task: Task
     claimed_at: datetime | None
     deadline: Deadline
+    returned: task_operations.ReturnNote | None = None  # back in the inbox by a 退回, with its opinion
 
 
 @dataclass(frozen=True)
@@ -272,7 +289,8 @@ def task_listing(session: Session, actor: User, *, view: str = "inbox", due: str
                  offset: int = 0, near_days: int = 7, soon_days: int = 2, export: bool = False,
                  now: datetime | None = None) -> Listing:
     """The inbox as a page shows it: task_page's rows (the `soon` filter covers `near_days`) with when
-    each was signed for and its deadline state, in three statements whatever the page size. With
+    each was signed for, its deadline state and the 退回意见 of a returned task, in three statements
+    whatever the page size. With
     `export`, `limit` may go up to EXPORT_MAX (one file of the whole filtered list). Permission and
     scope: as task_page. No side effects."""
     within = min(max(near_days, 1), WITHIN_DAYS_MAX)
@@ -283,7 +301,7 @@ def task_listing(session: Session, actor: User, *, view: str = "inbox", due: str
     else:
         limit, offset = inputs.page_bounds(limit, offset)
     found = _fetch(session, actor, view, due, within, category, None, case_ref, limit, offset, now)
-    signed = claimed_at(session, found.items)
-    rows = [ListedTask(t, signed.get(t.id), deadline(t, now, near_days=near_days, soon_days=soon_days))
-            for t in found.items]
+    signed, notes = _task_marks(session, found.items)
+    rows = [ListedTask(t, signed.get(t.id), deadline(t, now, near_days=near_days, soon_days=soon_days),
+                       notes.get(t.id)) for t in found.items]
     return Listing(rows, found.total, found.limit, found.offset, now)

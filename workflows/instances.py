@@ -89,13 +89,20 @@ def record_fired_timers(session: Session, case: Case, fired: list[runtime.FiredT
                        data={"timer": timer.name, "due_at": timer.due_at.isoformat() if timer.due_at else None})
 
 
+def _route_key(ready: runtime.ReadyTask, routed: dict[str, tuple[int, str]] | None) -> str:
+    return ready.uuid if routed and ready.uuid in routed else ready.meta.lane
+
+
 def project(session: Session, case: Case, instance: ProcessInstance, workflow: Any, bundle: Bundle, *,
             actor: User | None, now: datetime, before: set[str], done: str | None = None,
-            cancel_reason: str = "流程变化") -> dict[str, list[dict[str, Any]]]:
+            cancel_reason: str = "流程变化", routed: dict[str, tuple[int, str]] | None = None,
+            ) -> dict[str, list[dict[str, Any]]]:
     """Bring the task projection in line with `workflow`.
 
     `before` is the set of user tasks that were open before this move (the projection's ready rows,
-    by construction), `done` the one this move completed. Returns what opened and what was cancelled.
+    by construction), `done` the one this move completed. `routed` sends named new tasks (by engine
+    id) to a given agency (id, name) instead of their lane's: a task reopened by 退回 or 撤回 goes back
+    to the agency that did it. Returns what opened and what was cancelled.
     """
     ready = runtime.ready_user_tasks(workflow, bundle)
     ready_ids = {r.uuid for r in ready}
@@ -117,16 +124,19 @@ def project(session: Session, case: Case, instance: ProcessInstance, workflow: A
 
     new = [r for r in ready if r.uuid not in before]
     if new:
-        routes = _resolve_agencies(session, case, {r.meta.lane for r in new})
+        lanes = {r.meta.lane for r in new if not routed or r.uuid not in routed}
+        routes = _resolve_agencies(session, case, lanes) if lanes else {}
+        for uuid, (agency_id, agency_name) in (routed or {}).items():
+            routes[uuid] = (agency_id, agency_name, False)
         dues = sla.opening_dues(session, now, new)  # the earlier of timer and SLA; no statement without SLAs
         values = [{"case_id": case.id, "region_id": case.region_id, "instance_id": instance.id,
                    "spiff_task_id": r.uuid, "process_id": r.process_id, "bpmn_id": r.meta.bpmn_id,
-                   "name": r.meta.name, "lane": r.meta.lane, "agency_id": routes[r.meta.lane][0],
+                   "name": r.meta.name, "lane": r.meta.lane, "agency_id": routes[_route_key(r, routed)][0],
                    "status": "ready", "created_at": now, "due_at": dues[r.uuid].due_at, "version": 1}
                   for r in new]
         ids = session.connection().execute(_INSERT_TASKS, values).scalars().all()
         for r, task_id in zip(new, ids, strict=True):
-            agency_id, agency_name, fell_back = routes[r.meta.lane]
+            agency_id, agency_name, fell_back = routes[_route_key(r, routed)]
             opened.append({"task_id": task_id, "bpmn_id": r.meta.bpmn_id, "name": r.meta.name,
                            "agency": agency_name, "agency_id": agency_id})
             due = dues[r.uuid]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Attachment, Case, CaseEvent, StockOpinion, Task, TaskDraft, User
 
-from . import attachments, comments, drafts, inbox, inputs, opinions, permissions, tasks
+from . import attachments, comments, drafts, inbox, inputs, opinions, permissions, task_operations, tasks
 from .engine.specs import TaskMeta
 from .errors import HuiqianError, Invalid, Stale
 from .sla import TaskSla, task_sla
@@ -41,6 +41,7 @@ class TaskPage:
     on_behalf: bool  # completing would be 代办: a reason is required
     blocked: str | None  # why someone who may act cannot complete it now
     sla: TaskSla | None = None  # 办理时限 in working days, when the BPMN declares one
+    operations: task_operations.Panel | None = None  # 转办, 退回, 撤回 as this reader may use them
 
 
 def _claimed_at(session: Session, task: Task) -> datetime | None:
@@ -90,7 +91,8 @@ def task_page(session: Session, actor: User, task_id: int) -> TaskPage:
         can_claim=ready and can_act and task.agency_id == actor.agency_id and task.assignee_id is None,
         can_unclaim=ready and can_act and task.assignee_id is not None
         and (task.assignee_id == actor.id or actor.role == "supervisor"),
-        can_complete=can_complete, on_behalf=on_behalf, blocked=blocked, sla=task_sla(session, task, meta))
+        can_complete=can_complete, on_behalf=on_behalf, blocked=blocked, sla=task_sla(session, task, meta),
+        operations=task_operations.panel(session, actor, task))
 
 
 @dataclass(frozen=True)

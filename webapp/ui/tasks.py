@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from workflows import attachments, comments, drafts, opinions, task_desk, tasks
+from workflows import attachments, comments, drafts, inbox, opinions, task_desk, task_operations, tasks
 from workflows.engine import clock
 from workflows.errors import Conflict, Forbidden, HuiqianError, Invalid, NotFound, Stale
 
@@ -160,6 +160,70 @@ def claim(task_id: int) -> Any:
 @signed_in
 def unclaim(task_id: int) -> Any:
     return _act(task_id, tasks.unclaim, gettext("已退回，任务回到本部门的未签收任务中。"))
+
+
+def _target(text: str) -> dict[str, int | None]:
+    """The 转办 choice as the page sends it: "user:12" (a colleague) or "agency:5" (a bureau's pool)."""
+    kind, _, ident = text.partition(":")
+    value = int(ident) if ident.isdigit() and len(ident) < 11 else None
+    if kind == "user":
+        return {"user_id": value}
+    return {"agency_id": value}
+
+
+def _operate(task_id: int, act: Any) -> Any:
+    """Run a 转办/退回/撤回 and say what happened; a refusal is shown on the task page, which still holds it."""
+    try:
+        return act()
+    except Stale:
+        flash(gettext("任务已被他人处理（办理、认领或退回），页面已刷新，请核对。"), "warning")
+    except (Conflict, Forbidden, Invalid) as exc:
+        flash(exc.message, "danger")
+    return redirect(_task_url(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/reassign")
+@signed_in
+def reassign(task_id: int) -> Any:
+    form = request.form
+
+    def act() -> Any:
+        task = task_operations.reassign(get_session(), g.actor, task_id, **_target(form.get("target", "")),
+                                        reason=form.get("reason"), expected_version=version_of(form))
+        flash(gettext("已转办「%(name)s」。", name=task.name), "success")
+        return redirect(_back() or DEFAULT_BACK)
+    return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/return", endpoint="return_task")
+@signed_in
+def return_task(task_id: int) -> Any:
+    form = request.form
+    target = form.get("target_task_id", "")
+
+    def act() -> Any:
+        done = task_operations.return_task(
+            get_session(), g.actor, task_id, opinion=form.get("opinion"),
+            target_task_id=int(target) if target.isdigit() and len(target) < 11 else None,
+            expected_version=version_of(form))
+        reopened = inbox.described(get_session(), done.task)
+        flash(gettext("已退回至「%(name)s」，交 %(agency)s 重新办理。", name=reopened.name,
+                      agency=reopened.agency.name), "success")
+        return redirect(_back() or DEFAULT_BACK)
+    return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/withdraw")
+@signed_in
+def withdraw(task_id: int) -> Any:
+    form = request.form
+
+    def act() -> Any:
+        done = task_operations.withdraw(get_session(), g.actor, task_id, reason=form.get("reason") or None,
+                                        expected_version=version_of(form))
+        flash(gettext("已撤回「%(name)s」，请重新办理。", name=done.task.name), "success")
+        return redirect(_task_url(done.task.id))
+    return _operate(task_id, act)
 
 
 @bp.post("/tasks/<int:task_id>/draft/discard")

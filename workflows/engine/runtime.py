@@ -7,10 +7,11 @@ the serialized instance carries only tasks and data, which halves its size and t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
@@ -20,8 +21,11 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from ..errors import ProcessError
@@ -264,6 +268,166 @@ def next_timer(workflow: BpmnWorkflow) -> datetime | None:
     return min(due).astimezone(UTC) if due else None
 
 
+# --- going back: 退回 to an earlier user task, 撤回 of one's own completion -------------------------------
+# Both reset the workflow to a completed user task (SpiffWorkflow's reset_from_task_id drops everything
+# that followed it). That is only safe where nothing outside the dropped branch depends on what is
+# dropped: never across a parallel split or join (the other branches would be orphaned or merged
+# twice), never past a timer that fired (its deadline is history), never through or into a called
+# process that has finished (its results are already in the calling process).
+
+_PARALLEL = (ParallelGateway, InclusiveGateway)
+
+
+def _name(task: Any) -> str:
+    return task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name
+
+
+def _obstacle(task: Any) -> str | None:
+    """Why going back across `task` (a task between the open one and the target) is unsafe, or None."""
+    spec = task.task_spec
+    if isinstance(spec, _PARALLEL):
+        label = f"「{spec.bpmn_name}」" if spec.bpmn_name else ""
+        return f"中间经过并行分支{label}，退回会打乱其他并行事项"
+    if _is_timer(task) and task.state == TaskState.COMPLETED:
+        return f"时限「{_name(task)}」已到期并已转入后续步骤，不能回到时限之前"
+    if isinstance(spec, SubWorkflowTask) and task.state == TaskState.COMPLETED:
+        return f"中间经过已办结的「{_name(task)}」，不能回到它之前"
+    return None
+
+
+def _find(workflow: BpmnWorkflow, task_uuid: str) -> Any | None:
+    """The task of that id anywhere in the workflow, or None (a task dropped by an earlier reset)."""
+    try:
+        return workflow.get_task_from_id(UUID(task_uuid))
+    except TaskNotFoundException:
+        return None
+
+
+def _caller(task: Any) -> Any | None:
+    """The call activity that started the (sub)process `task` runs in; None in the top process."""
+    workflow = task.workflow
+    parent_id = getattr(workflow, "parent_task_id", None)
+    parent = getattr(workflow, "parent_workflow", None)
+    return parent.get_task_from_id(parent_id) if parent_id is not None and parent is not None else None
+
+
+@dataclass(frozen=True)
+class WayBack:
+    """A completed user task the case passed through to reach an open one, and why it cannot be gone
+    back to (None: it can)."""
+
+    uuid: str
+    process_id: str
+    bpmn_id: str
+    name: str
+    blocked: str | None
+
+
+def way_back(workflow: BpmnWorkflow, task_uuid: str) -> list[WayBack]:
+    """The completed user tasks on the path that led to the open task `task_uuid`, nearest first, up to
+    the first task of the case, each with the first obstacle between it and the open task. The path
+    runs up the task tree and, at the start of a called process, on from the call activity."""
+    task = _find(workflow, task_uuid)
+    if task is None:
+        raise LookupError(task_uuid)
+    out: list[WayBack] = []
+    blocked: str | None = None
+    current = task.parent if task.parent is not None else _caller(task)
+    while current is not None:
+        if current.task_spec.manual and current.state == TaskState.COMPLETED:
+            out.append(WayBack(str(current.id), current.workflow.spec.name, current.task_spec.bpmn_id,
+                               _name(current), blocked))
+        blocked = blocked or _obstacle(current)
+        current = current.parent if current.parent is not None else _caller(current)
+    return out
+
+
+def not_on_way(workflow: BpmnWorkflow, task_uuid: str) -> str:
+    """Why a completed task that is not on the path to the open task cannot be gone back to."""
+    task = _find(workflow, task_uuid)
+    if task is None:
+        return "该步骤已被退回或撤回，流程中已不存在"
+    caller = _caller(task)
+    while caller is not None:
+        if caller.state == TaskState.COMPLETED:
+            return f"该步骤属于已办结的「{_name(caller)}」，不能退回其中的步骤"
+        caller = _caller(caller)
+    return "该步骤与本任务不在同一条办理路径上（属于并行的其他分支），退回会打乱其他并行事项"
+
+
+def _descendants(workflow: BpmnWorkflow, task: Any) -> Iterator[Any]:
+    """The tasks that followed `task`, including those of processes its successors called."""
+    for t in task:
+        if t is task:
+            continue
+        yield t
+        sub = workflow.subprocesses.get(t.id)
+        if sub is not None:
+            yield from _descendants(workflow, sub.task_tree)
+
+
+def followers(workflow: BpmnWorkflow, task_uuid: str) -> tuple[list[str], str | None]:
+    """What withdrawing the completed task `task_uuid` would take back: the open user tasks its
+    completion led to, and why it cannot be withdrawn (None: it can, as far as the engine knows)."""
+    task = _find(workflow, task_uuid)
+    if task is None:
+        return [], "该任务已被退回或撤回，不能再撤回"
+    if task.state != TaskState.COMPLETED or not task.task_spec.manual:
+        return [], "该任务尚未办结，无需撤回"
+    if workflow.completed:
+        return [], "案件流程已结束，不能撤回"
+    caller = _caller(task)
+    while caller is not None:
+        if caller.state == TaskState.COMPLETED:
+            return [], f"「{_name(caller)}」已随本任务办结，流程已进入后续环节，不能撤回"
+        caller = _caller(caller)
+    opened: list[str] = []
+    for t in _descendants(workflow, task):
+        if t.task_spec.manual and t.state == TaskState.COMPLETED:
+            return [], f"下一步「{_name(t)}」已办结，不能撤回"
+        if isinstance(t.task_spec, _PARALLEL) and len(t.task_spec.inputs) > 1 and t.state == TaskState.COMPLETED:
+            return [], "并行事项已汇合，流程已继续，不能撤回"
+        reason = _obstacle(t) if t.state == TaskState.COMPLETED and not isinstance(t.task_spec, _PARALLEL) else None
+        if reason is not None:
+            return [], reason.replace("不能回到时限之前", "不能撤回").replace("不能回到它之前", "不能撤回")
+        if t.task_spec.manual and t.state == TaskState.READY:
+            opened.append(str(t.id))
+    return opened, None
+
+
+def _renew_id(task: Any) -> str:
+    """Give a reopened task a new id: the projection keeps one row per time a task is open (the row of
+    its earlier completion stays as it was), and rows are keyed by the engine's task id."""
+    old, new = task.id, uuid4()
+    workflow = task.workflow
+    del workflow.tasks[old]
+    task.id = new
+    workflow.tasks[new] = task
+    parent = task.parent
+    if parent is not None:
+        parent._children = [new if child == old else child for child in parent._children]
+    for child in task.children:
+        child._parent = new
+    return str(new)
+
+
+def reset_to(workflow: BpmnWorkflow, task_uuid: str) -> tuple[Step, str]:
+    """Reopen the completed user task `task_uuid`, dropping everything that followed it (the caller has
+    checked it is safe: way_back / followers). Returns the step and the reopened task's new id."""
+    task = _find(workflow, task_uuid)
+    if task is None or task.state != TaskState.COMPLETED or not task.task_spec.manual:
+        raise LookupError(task_uuid)
+    open_before, fired_before = _open_and_fired(workflow)
+    try:
+        workflow.reset_from_task_id(task.id)
+        workflow.do_engine_steps()
+    except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
+        raise _engine_failure(exc) from None
+    if task.state != TaskState.READY:
+        raise ProcessError(f"流程引擎未能重新打开「{_name(task)}」", detail=f"state {TaskState.get_name(task.state)}")
+    return Step(open_before, _fired_since(workflow, fired_before)), _renew_id(task)
+
+
 @dataclass(frozen=True)
 class ElementState:
     """Where one BPMN element of a running case stands, for a process diagram."""
@@ -306,5 +470,6 @@ def element_states(workflow: BpmnWorkflow) -> list[ElementState]:
     return out
 
 
-__all__ = ["SERIALIZER_VERSION", "ElementState", "FiredTimer", "ReadyTask", "Step", "complete", "dump", "fire_timers", "load", "next_timer",
-           "element_states", "ready_user_tasks", "ready_uuids", "signal", "start"]
+__all__ = ["SERIALIZER_VERSION", "ElementState", "FiredTimer", "ReadyTask", "Step", "WayBack", "complete", "dump",
+           "element_states", "fire_timers", "followers", "load", "next_timer", "not_on_way", "ready_user_tasks",
+           "ready_uuids", "reset_to", "signal", "start", "way_back"]
