@@ -6,6 +6,7 @@ from .calendar import CALENDAR_DAY_KINDS, CALENDAR_SOURCES, CalendarDay, Calenda
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
 from .desk import Attachment, SavedFilter, StockOpinion, TaskDraft
 from .escalation import ESCALATION_LEVELS, ESCALATION_OUTCOMES, ESCALATION_TARGETS, Escalation
+from .extension import EXTENSION_STATUSES, ExtensionRequest
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
 from .notification import (
     DELIVERY_CHANNELS,
@@ -26,5 +27,6 @@ __all__ = [
     "CALENDAR_DAY_KINDS", "CALENDAR_SOURCES", "CalendarDay", "CalendarYear",
     "ESCALATION_LEVELS", "ESCALATION_OUTCOMES", "ESCALATION_TARGETS", "Escalation",
     "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "NOTIFICATION_KINDS", "DeliveryAttempt", "Notification",
-    "NotificationDelivery", "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
+    "NotificationDelivery", "EXTENSION_STATUSES", "ExtensionRequest",
+    "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

@@ -31,6 +31,11 @@ EVENT_KINDS: dict[str, str] = {
     "escalation_acknowledged": "督办已阅",
     "escalation_answered": "督办答复",
     "escalation_closed": "督办办结",
+    "extension_requested": "申请延期",
+    "extension_withdrawn": "撤回延期申请",
+    "extension_approved": "批准延期",
+    "extension_refused": "不批准延期",
+    "extension_acknowledged": "延期审批已阅",
 }
 
 # Where an action came from; the command line also records the operating-system account that ran it.

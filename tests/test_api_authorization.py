@@ -26,10 +26,21 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import Agency, ApiToken, Case, CaseEvent, Escalation, ProcessVersion, Region, Task, User
+from models import (
+    Agency,
+    ApiToken,
+    Case,
+    CaseEvent,
+    Escalation,
+    ExtensionRequest,
+    ProcessVersion,
+    Region,
+    Task,
+    User,
+)
 from tests.conftest import PASSWORD, PASSWORD_HASH, ApiClient, at
 from tests.driver import auto_value
-from workflows import auth, escalations
+from workflows import auth, escalations, extensions
 from workflows import tasks as task_service
 
 OWN, OTHER, ANY = "own", "other", "-"
@@ -103,6 +114,12 @@ TABLE: list[Row] = [
     R("GET",   "/cases/{case_id}/escalations",     OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
     # What is addressed to the caller's agency: every caller has a list, empty for those never targeted.
     R("GET",   "/escalations",                     ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/tasks/{task_id}/extensions",      OWN,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/tasks/{task_id}/extensions",      OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
+    R("GET",   "/extensions/{extension_id}",       OWN,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/extensions/{extension_id}",       OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
+    # Pending requests within the caller's jurisdiction: everyone who reads cases reads them.
+    R("GET",   "/extensions",                      ANY,    401,  200,  200,  200,  200,  200,  200,  200),
     # --- writes ---
     # Signing in is the one open endpoint (anonymous: with the county officer's password).
     R("POST",  "/session",                         ANY,    200,  200,  200,  200,  200,  200,  200,  200),
@@ -151,6 +168,17 @@ TABLE: list[Row] = [
     R("POST",  "/escalations/{escalation_id}/close", OWN,      401,  403,  403,  200,  200,  403,  403,  403),
     R("POST",  "/escalations/{escalation_id}/close", OTHER,    401,  404,  404,  404,  200,  403,  403,  404),
     R("POST",  "/notifications/read",              ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    # Extensions of 榆树市住建局's (OWN) and 舒兰市住建局's (OTHER) intake tasks: asked by the task's agency
+    # (its officer here); withdrawn by the requester; decided by the level above, the task's city only
+    # (the province decides a city's tasks); the decision read by the requesting agency.
+    R("POST",  "/tasks/{task_id}/extensions",      OWN,    401,  201,  403,  403,  403,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/extensions",      OTHER,  401,  404,  404,  404,  403,  403,  403,  404),
+    R("POST",  "/extensions/{extension_id}/withdraw", OWN,  401,  200,  403,  403,  403,  403,  403,  403),
+    R("POST",  "/extensions/{extension_id}/withdraw", OTHER, 401, 404,  404,  404,  403,  403,  403,  404),
+    R("POST",  "/extensions/{extension_id}/decide", OWN,   401,  403,  403,  200,  403,  403,  403,  403),
+    R("POST",  "/extensions/{extension_id}/decide", OTHER, 401,  404,  404,  404,  403,  403,  403,  404),
+    R("POST",  "/extensions/{extension_id}/acknowledge", OWN, 401, 200, 403, 403,  403,  403,  403,  403),
+    R("POST",  "/extensions/{extension_id}/acknowledge", OTHER, 401, 404, 404, 404, 403, 403, 403, 404),
     # A new agency of 长春市 (OWN) or 吉林市 (OTHER): places are public, so outside the jurisdiction 403.
     R("POST",  "/agencies",                        OWN,    401,  403,  403,  403,  403,  403,  201,  201),
     R("POST",  "/agencies",                        OTHER,  401,  403,  403,  403,  403,  403,  201,  403),
@@ -203,6 +231,11 @@ class Place:
     city_housing_id: int
     returnable_task_id: int  # a category-1 case's first task after classification: 退回
     withdrawable_task_id: int  # an intake the county's housing officer completed: 撤回
+    extendable_task_id: int  # an intake task nobody asked to extend: asked
+    pending_task_id: int     # an intake task with a pending request (pending_id): read and withdrawn
+    pending_id: int
+    to_decide_id: int        # a pending request of a third task: decided
+    decided_id: int          # an approved request of a fourth: its decision read
 
 
 class World:
@@ -242,6 +275,10 @@ class World:
         task_service.claim(self.session, officer, claimed.id)
         owner = self.caller if scope == OWN and self.caller is not None else officer
         housing = self.people.agency(county, "housing")
+        extending = [driver.task(driver.new_case(1, county=county, now=NOW), "intake_verify") for _ in range(4)]
+        asked = [extensions.request_extension(self.session, officer, t.id, reason="户数待核实",
+                                              new_due_date="2026-03-16").id for t in extending[1:]]
+        extensions.decide(self.session, self.people.supervisor(CITY[scope]), asked[2], decision="approve")
         urged = [escalations.escalate(self.session, self.people.supervisor(CITY[scope]), subject.id, level="urge",
                                       reason="进度滞后", agency_id=housing.id).id
                  for subject in (intake[1], intake[2], classified)]
@@ -262,7 +299,9 @@ class World:
                      bulk_task_id=driver.task(operated[1], "intake_verify").id,
                      city_housing_id=self.people.agency(CITY[scope], "housing").id,
                      returnable_task_id=driver.task(operated[2], "c1_prepare_linkage").id,
-                     withdrawable_task_id=withdrawable.id)
+                     withdrawable_task_id=withdrawable.id,
+                     extendable_task_id=extending[0].id, pending_task_id=extending[1].id, pending_id=asked[0],
+                     to_decide_id=asked[1], decided_id=asked[2])
 
 
 def _valid_form(fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -336,6 +375,15 @@ CALLS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("GET", "/notifications"): lambda w, s: Call(query=ALL),
     ("GET", "/notifications/unread"): lambda w, s: Call(),
     ("POST", "/notifications/read"): lambda w, s: Call(body={"all": True}),
+    ("GET", "/tasks/{task_id}/extensions"): lambda w, s: Call({"task_id": w[s].pending_task_id}),
+    ("GET", "/extensions/{extension_id}"): lambda w, s: Call({"extension_id": w[s].pending_id}),
+    ("GET", "/extensions"): lambda w, s: Call(query=ALL),
+    ("POST", "/tasks/{task_id}/extensions"): lambda w, s: Call(
+        {"task_id": w[s].extendable_task_id}, {"reason": "开发企业资料未移交", "new_due_date": "2026-03-13"}),
+    ("POST", "/extensions/{extension_id}/withdraw"): lambda w, s: Call({"extension_id": w[s].pending_id}),
+    ("POST", "/extensions/{extension_id}/decide"): lambda w, s: Call(
+        {"extension_id": w[s].to_decide_id}, {"decision": "refuse", "note": "时限内可以完成"}),
+    ("POST", "/extensions/{extension_id}/acknowledge"): lambda w, s: Call({"extension_id": w[s].decided_id}),
     ("GET", "/regions"): lambda w, s: Call(),
     ("GET", "/regions/{code}"): lambda w, s: Call({"code": w[s].region_code}),
     ("GET", "/agencies"): lambda w, s: Call(query=ALL),
@@ -412,6 +460,14 @@ def _escalations_addressed(w: World, s: str) -> set[int]:
                                        and caller.agency.role in ("supervision", "government")))}
 
 
+def _pending_in_scope(w: World, s: str) -> set[int]:
+    rows = w.session.execute(select(ExtensionRequest.id, Region.path)
+                             .join(Task, ExtensionRequest.task_id == Task.id)
+                             .join(Case, ExtensionRequest.case_id == Case.id).join(Region, Case.region_id == Region.id)
+                             .where(ExtensionRequest.status == "pending", Task.status == "ready"))
+    return {i for i, path in rows if _within(w.caller, path)}
+
+
 def _own_tokens(w: World, s: str) -> set[int]:
     return set(w.session.scalars(select(ApiToken.id).where(ApiToken.user_id == w.caller.id)))
 
@@ -436,6 +492,10 @@ LISTS: dict[tuple[str, str], tuple[Callable[[Any], set[int]], Callable[[World, s
     ("GET", "/cases/{case_id}/escalations"): (lambda body: {e["id"] for e in body},
                                               lambda w, s: set(w.session.scalars(select(Escalation.id).where(
                                                   Escalation.case_id == w[s].classified_id)))),
+    ("GET", "/extensions"): (_page_ids, _pending_in_scope),
+    ("GET", "/tasks/{task_id}/extensions"): (lambda body: {e["id"] for e in body},
+                                             lambda w, s: set(w.session.scalars(select(ExtensionRequest.id).where(
+                                                 ExtensionRequest.task_id == w[s].pending_task_id)))),
     ("POST", "/versions/{number}/migrate"): (lambda body: {r["case_id"] for r in body} - {None},
                                              _migrated_in_scope),
 }
@@ -460,6 +520,8 @@ def _fingerprint(session: Any) -> tuple[Any, ...]:
         select(func.count()).select_from(ProcessVersion).scalar_subquery(),
         select(func.count()).select_from(Escalation).scalar_subquery(),
         select(func.sum(Escalation.version)).scalar_subquery(),
+        select(func.count()).select_from(ExtensionRequest).scalar_subquery(),
+        select(func.sum(ExtensionRequest.version)).scalar_subquery(),
     )).one()
 
 

@@ -15,13 +15,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Case, Region, Task, User
+from models import Case, ExtensionRequest, Region, Task, User
 
-from . import inbox, permissions
+from . import extensions, inbox, inputs, permissions
 from .engine import clock
 from .errors import Forbidden
 
 OVERDUE_SHOWN = 20
+EXTENSIONS_SHOWN = 50
 BEHIND_SHOWN = 5
 # Said on the page, so the ranking is never a black box.
 BEHIND_RULE = ("按已安置户数占逾期未安置户数的比例从低到高排列；比例相同的，逾期任务多的在前，再按尚未安置户数从多到少；"
@@ -76,6 +77,8 @@ class Dashboard:
     behind: list[CountyRow]
     behind_rule: str
     now: datetime
+    # 延期申请 pending within the jurisdiction, oldest first (those this level decides and the others).
+    extensions: inputs.Page[ExtensionRequest] | None = None
 
 
 def require_supervisor(actor: User) -> None:
@@ -137,7 +140,7 @@ def dashboard(session: Session, actor: User, *, now: datetime | None = None) -> 
     """The dashboard of the supervisor's jurisdiction: per place (the case's county) the open cases
     (办理中) by category, cases awaiting closeout, households overdue and resettled and overdue open
     tasks; the longest overdue tasks first (OVERDUE_SHOWN of them, with the total); the counties
-    furthest behind (BEHIND_RULE).
+    furthest behind (BEHIND_RULE); the pending 延期申请 (EXTENSIONS_SHOWN, oldest first).
 
     Permission: supervisors only (Forbidden otherwise); everything is limited to their jurisdiction
     in SQL. Reads only.
@@ -148,6 +151,7 @@ def dashboard(session: Session, actor: User, *, now: datetime | None = None) -> 
     counties = _county_rows(session, scope, now)
     late = inbox.task_page(session, actor, view="inbox", due="overdue", limit=OVERDUE_SHOWN, now=now)
     overdue = [OverdueTask(t, max(0, (now - t.due_at).days)) for t in late.items if t.due_at is not None]
+    pending = extensions.pending_extensions(session, actor, limit=EXTENSIONS_SHOWN)
     return Dashboard(scope, counties, _totals(scope, counties), overdue, late.total, furthest_behind(counties),
-                     BEHIND_RULE, now)
+                     BEHIND_RULE, now, pending)
 

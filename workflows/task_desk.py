@@ -12,9 +12,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Attachment, Case, CaseEvent, StockOpinion, Task, TaskDraft, User
+from models import Attachment, Case, CaseEvent, ExtensionRequest, StockOpinion, Task, TaskDraft, User
 
-from . import attachments, comments, drafts, inbox, inputs, opinions, permissions, task_operations, tasks
+from . import (
+    attachments,
+    comments,
+    drafts,
+    extensions,
+    inbox,
+    inputs,
+    opinions,
+    permissions,
+    task_operations,
+    tasks,
+)
+from .engine import clock
 from .engine.specs import TaskMeta
 from .errors import HuiqianError, Invalid, Stale
 from .sla import TaskSla, task_sla
@@ -42,6 +54,13 @@ class TaskPage:
     blocked: str | None  # why someone who may act cannot complete it now
     sla: TaskSla | None = None  # 办理时限 in working days, when the BPMN declares one
     operations: task_operations.Panel | None = None  # 转办, 退回, 撤回 as this reader may use them
+    extensions: tuple[ExtensionRequest, ...] = ()  # the task's 延期申请, oldest first
+    can_request_extension: bool = False  # may ask for one now (the service checks again)
+
+    @property
+    def extension(self) -> ExtensionRequest | None:
+        """The request the page shows first: the pending one, else the newest."""
+        return extensions.latest_for_task(list(self.extensions))
 
 
 def _claimed_at(session: Session, task: Task) -> datetime | None:
@@ -77,6 +96,9 @@ def task_page(session: Session, actor: User, task_id: int) -> TaskPage:
     can_complete, on_behalf, blocked = _completion_rights(actor, task, can_act)
     ready = task.status == "ready"
     meta = tasks.task_meta(session, task)
+    sla = task_sla(session, task, meta)
+    requests = tuple(session.scalars(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id)
+                                     .order_by(ExtensionRequest.id)))
     completed_by = None
     if task.completed_by_id is not None:
         completed_by = session.scalar(select(User.display_name).where(User.id == task.completed_by_id))
@@ -91,8 +113,18 @@ def task_page(session: Session, actor: User, task_id: int) -> TaskPage:
         can_claim=ready and can_act and task.agency_id == actor.agency_id and task.assignee_id is None,
         can_unclaim=ready and can_act and task.assignee_id is not None
         and (task.assignee_id == actor.id or actor.role == "supervisor"),
-        can_complete=can_complete, on_behalf=on_behalf, blocked=blocked, sla=task_sla(session, task, meta),
+        can_complete=can_complete, on_behalf=on_behalf, blocked=blocked, sla=sla, extensions=requests,
+        can_request_extension=_may_ask_extension(actor, task, sla, requests),
         operations=task_operations.panel(session, actor, task))
+
+
+def _may_ask_extension(actor: User, task: Task, sla: TaskSla | None,
+                       requests: tuple[ExtensionRequest, ...]) -> bool:
+    """Whether the page offers 申请延期: the task's holder, the task open with an SLA due date still
+    ahead and nothing pending (a due date a policy timer set cannot move)."""
+    return (task.status == "ready" and task.due_at is not None and task.due_at > clock.now()
+            and sla is not None and sla.applied and extensions.can_request(actor, task)
+            and not any(r.status == "pending" for r in requests))
 
 
 @dataclass(frozen=True)

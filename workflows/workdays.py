@@ -203,6 +203,22 @@ def add_workdays_each(session: Session, start: datetime, counts: Iterable[int]) 
     return out
 
 
+def workdays_between(session: Session, after: date, through: date) -> tuple[int, tuple[int, ...]]:
+    """How many working days lie after `after` up to and including `through` (0 when `through` is not
+    later), and the years among them nobody covers (the count is provisional there), as
+    `add_workdays` would count them. For anyone; one statement for the span."""
+    if through <= after:
+        return 0, ()
+    entries = _load(session, after + timedelta(days=1), through)
+    counted, uncovered = 0, set()
+    for offset in range(1, (through - after).days + 1):
+        works, provisional = _works(after + timedelta(days=offset), entries)
+        counted += works
+        if provisional:
+            uncovered.add((after + timedelta(days=offset)).year)
+    return counted, tuple(sorted(uncovered))
+
+
 def _year(value: Any, field: str = "year") -> int:
     return int(inputs.finite_number(value, field=field, label="年份", integer=True,
                                     minimum=inputs.MIN_YEAR, maximum=inputs.MAX_YEAR))

@@ -13,7 +13,17 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from workflows import attachments, comments, drafts, inbox, opinions, task_desk, task_operations, tasks
+from workflows import (
+    attachments,
+    comments,
+    drafts,
+    extensions,
+    inbox,
+    opinions,
+    task_desk,
+    task_operations,
+    tasks,
+)
 from workflows.engine import clock
 from workflows.errors import Conflict, Forbidden, HuiqianError, Invalid, NotFound, Stale
 
@@ -61,7 +71,8 @@ def _task_url(task_id: int, anchor: str | None = None) -> str:
 
 def _render(task_id: int, *, values: dict[str, Any] | None = None, opinion: str | None = None,
             reason: str = "", errors: dict[str, list[str]] | None = None, problem: str | None = None,
-            comment: str = "", comment_errors: list[str] | None = None, status: int = 200) -> Any:
+            comment: str = "", comment_errors: list[str] | None = None, extension: dict[str, Any] | None = None,
+            status: int = 200) -> Any:
     """The page as the task now stands; `values`/`opinion` are what was typed (else the reader's draft)."""
     page = task_desk.task_page(get_session(), g.actor, task_id)
     restored = None
@@ -75,6 +86,10 @@ def _render(task_id: int, *, values: dict[str, Any] | None = None, opinion: str 
         "ui/task.html", title=page.meta.name, page=page, task=page.task, case=page.task.case,
         values=values, opinion=opinion or "", reason=reason, errors=errors or {}, problem=problem,
         restored=restored, comment=comment, comment_errors=comment_errors or [], back=_back(),
+        extension_form=extension or {"values": {}, "errors": {}, "problem": None},
+        extension_limits={"reason": extensions.REASON_MAX, "workdays": extensions.MAX_EXTRA_WORKDAYS},
+        earliest_extension=extensions.earliest_new_date(page.task),
+        may_acknowledge=extensions.may_acknowledge,
         overdue=page.task.due_at is not None and page.task.due_at < now and page.task.status == "ready",
         china_time=china_time, size_text=attachments.size_text, hint=hint), status
 
@@ -267,3 +282,49 @@ def delete_opinion(opinion_id: int) -> Any:
     except HuiqianError as exc:
         flash(exc.message, "danger")
     return redirect(local_path(request.form.get("next")) or DEFAULT_BACK)
+
+
+@bp.post("/tasks/<int:task_id>/extensions")
+@signed_in
+def request_extension(task_id: int) -> Any:
+    """申请延期 from the task page: the reason and the date asked for; a refusal is shown in the form
+    with what was typed."""
+    typed = {"reason": request.form.get("reason", ""), "new_due_date": request.form.get("new_due_date", "")}
+    try:
+        extensions.request_extension(get_session(), g.actor, task_id, reason=typed["reason"],
+                                     new_due_date=typed["new_due_date"])
+    except Invalid as exc:
+        return _render(task_id, extension={"values": typed, "errors": exc.errors, "problem": exc.message},
+                       status=422)
+    except (Conflict, Forbidden) as exc:
+        return _render(task_id, extension={"values": typed, "errors": {}, "problem": exc.message},
+                       status=409 if isinstance(exc, Conflict) else 403)
+    flash(gettext("延期申请已提交，等待上级审批；审批前办理时限不变。"), "success")
+    return redirect(_task_url(task_id, "extension"))
+
+
+def _on_extension(task_id: int, act: Any, done: str) -> Any:
+    """Withdraw a request, or mark its decision read, from its task's page; then back to that page."""
+    try:
+        act()
+        flash(done, "success")
+    except Stale:
+        flash(gettext("延期申请已被他人处理，页面已刷新，请核对。"), "warning")
+    except (Conflict, Forbidden) as exc:
+        flash(exc.message, "danger")
+    return redirect(_task_url(task_id, "extension"))
+
+
+@bp.post("/tasks/<int:task_id>/extensions/<int:extension_id>/withdraw")
+@signed_in
+def withdraw_extension(task_id: int, extension_id: int) -> Any:
+    return _on_extension(task_id, lambda: extensions.withdraw(
+        get_session(), g.actor, extension_id, expected_version=version_of(request.form)),
+        gettext("已撤回延期申请。"))
+
+
+@bp.post("/tasks/<int:task_id>/extensions/<int:extension_id>/acknowledge")
+@signed_in
+def acknowledge_extension(task_id: int, extension_id: int) -> Any:
+    return _on_extension(task_id, lambda: extensions.acknowledge(get_session(), g.actor, extension_id),
+                         gettext("已阅审批结果。"))

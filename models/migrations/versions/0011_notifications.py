@@ -1,7 +1,7 @@
 """notifications: one row per recipient with its read time, deliveries by e-mail or webhook with every
 attempt recorded, users' e-mail addresses, and an index for the worker's "tasks opened since" window
 
-Revision ID: 0015
+Revision ID: 0011
 Revises: 0010
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 import models
 
-revision = '0015'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
