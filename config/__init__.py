@@ -39,6 +39,10 @@ class DefaultConfig:
     # yellow within SOON days or due today, red when overdue. The 即将到期 filter covers NEAR days.
     INBOX_DUE_NEAR_DAYS: int = 7
     INBOX_DUE_SOON_DAYS: int = 2
+    # The 督办单 colours of an escalation awaiting its answer (HUIQIAN_ESCALATION_DUE_NEAR_DAYS etc.), as
+    # the inbox's but nearer: its deadline is a few working days, not weeks.
+    ESCALATION_DUE_NEAR_DAYS: int = 3
+    ESCALATION_DUE_SOON_DAYS: int = 1
     # Rows in one XLSX export of the inbox; past it the file says it was cut short.
     INBOX_EXPORT_MAX_ROWS: int = 10_000
     # Notifications beyond the in-app centre (HUIQIAN_SMTP_HOST, HUIQIAN_NOTIFY_WEBHOOK_URL, ...): e-mail to

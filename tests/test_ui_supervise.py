@@ -80,9 +80,9 @@ def test_overdue_tasks_show_agency_and_days_longest_first(app, people, counties)
     assert f'data-task-id="{late.id}" data-days-overdue="10"' in table
     assert "10 天" in table and "榆树市住房和城乡建设局" in table and counties["yushu"][0].code in table
     assert table.count("data-task-id=") == 1  # 舒兰市's overdue task is outside 长春市
-    # Escalation is shown, disabled, until it lands.
-    assert "即将上线" in table and all(f'disabled title="即将上线" data-escalation="{label}"' in table
-                                    for label in ("催办", "督办", "驻点督办", "约谈", "问责", "改派"))
+    # Escalation is raised on the case page; 改派 is shown, disabled, until it lands.
+    assert f'href="/cases/{late.case_id}#escalate-form"' in table
+    assert 'disabled title="即将上线" data-escalation="改派"' in table
 
 
 def test_province_supervisor_sees_every_overdue_task_longest_first(app, people, counties) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from models import Attachment, Case, CaseEvent, ProcessInstance, Task, User
 from models.history import CHANNELS
 
-from . import case_queries, cases, diagram, inputs, permissions, processes
+from . import case_queries, cases, diagram, escalations, inputs, permissions, processes
 from .engine.evaluator import CHINA
 from .errors import Forbidden
 
@@ -196,8 +196,10 @@ class CasePage:
     diagram: diagram.CaseDiagram
     # 改变类别: a city or province supervisor over the case, while it runs.
     can_reclassify: bool
-    # The supervisors' other actions (催办, 督办, 约谈, 改派): shown to supervisors, not yet live.
+    # The supervisors' actions section (督办, 改变类别, 改派 not yet live): shown to supervisors.
     supervises: bool
+    # The escalation ladder on this case: its escalations, and what the reader may raise or close.
+    escalations: escalations.CasePanel
 
     @property
     def case(self) -> Case:
@@ -215,9 +217,10 @@ def may_reclassify(actor: User, case: Case) -> bool:
 
 
 def case_page(session: Session, actor: User, case_id: int, *, page: int = 1, newest_first: bool = True,
-              now: datetime | None = None) -> CasePage:
+              now: datetime | None = None, near_days: int = 3, soon_days: int = 1) -> CasePage:
     """Everything the case page shows (see the module's docstring); the diagrams without their XML
-    (the page's script fetches it).
+    (the page's script fetches it); the escalations with their deadline colours (`near_days`,
+    `soon_days`: escalations.case_panel).
 
     Permission: as `case_queries.get_case` (outside jurisdiction: NotFound). Reads only.
     """
@@ -226,7 +229,9 @@ def case_page(session: Session, actor: User, case_id: int, *, page: int = 1, new
     return CasePage(detail, households_signed(session, case),
                     case_timeline(session, actor, case.id, page=page, newest_first=newest_first),
                     newest_first, diagram.case_diagram(session, actor, case.id),
-                    may_reclassify(actor, case), actor.active and actor.role == "supervisor")
+                    may_reclassify(actor, case), actor.active and actor.role == "supervisor",
+                    escalations.case_panel(session, actor, case, near_days=near_days, soon_days=soon_days,
+                                           now=now))
 
 
 def case_for_reclassification(session: Session, actor: User, case_id: int) -> Case:

@@ -13,6 +13,7 @@ A case outside the caller's jurisdiction, and its escalations, do not exist (Not
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import ESCALATION_LEVELS, Agency, Case, Escalation, Region, Task, User
 
-from . import history, inputs, notifications, permissions, workdays
+from . import history, inbox, inputs, notifications, permissions, workdays
 from .case_queries import get_case
 from .engine import clock
 from .errors import Conflict, Forbidden, NotFound, Stale
@@ -325,3 +326,102 @@ def my_escalations(session: Session, actor: User, *, open_only: bool = True, lim
     items = list(session.scalars(scoped.order_by(Escalation.id.desc()).limit(limit).offset(offset)).unique())
     total = session.scalar(select(func.count()).select_from(scoped.with_only_columns(Escalation.id).subquery())) or 0
     return inputs.Page(items, total, limit, offset)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the pages show
+
+
+def raisable_levels(actor: User) -> list[str]:
+    """The rungs `actor` may raise, mildest first: 催办 and 督办 for a city supervisor, all five for the
+    province's; none for anyone else (the rule of `escalate`, so a page offers only what it accepts)."""
+    if not actor.active or actor.role != "supervisor":
+        return []
+    level = permissions.jurisdiction(actor).level
+    if level == "province":
+        return list(ESCALATION_LEVELS)
+    return [key for key in ESCALATION_LEVELS if key not in PROVINCE_ONLY] if level == "city" else []
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """An escalation with how it stands against its answer deadline (the 督办单 colours: blue near,
+    yellow due soon, red overdue; none once answered or closed)."""
+
+    escalation: Escalation
+    deadline: inbox.Deadline
+
+
+def tracked(items: list[Escalation], now: datetime, near_days: int, soon_days: int) -> list[Tracked]:
+    """Each escalation with its deadline state as of `now` (for escalations the caller already read
+    within the reader's jurisdiction). No statements."""
+    out = []
+    for item in items:
+        if item.outcome == "open":
+            state = inbox.open_deadline(item.due_at, now, near_days=near_days, soon_days=soon_days)
+        else:
+            state = inbox.Deadline(None, item.outcome_label)
+        out.append(Tracked(item, state))
+    return out
+
+
+@dataclass(frozen=True)
+class CasePanel:
+    """The escalations part of a case page: every escalation of the case, oldest first, with its
+    deadline state; the rungs the reader may raise here with the agencies offered as targets (none:
+    no form); the ids of the open escalations the reader may close."""
+
+    items: list[Tracked]
+    levels: list[str]
+    agencies: list[Agency]
+    leader: str
+    closable: frozenset[int]
+
+
+def case_panel(session: Session, actor: User, case: Case, *, near_days: int = 3, soon_days: int = 1,
+               now: datetime | None = None) -> CasePanel:
+    """What the case page shows of the ladder for `case` (which the caller has already read within
+    the actor's jurisdiction, e.g. through case_queries.case_detail). Targets offered: the agencies of
+    the case's county but the reader's own, and the 包保领导. Reads only."""
+    now = now or clock.now()
+    found = list(session.scalars(select(Escalation).where(Escalation.case_id == case.id).order_by(Escalation.id)))
+    levels = raisable_levels(actor) if case.status != "closed" and permissions.can_view_case(actor, case) else []
+    agencies = list(session.scalars(select(Agency).where(Agency.region_id == case.region_id,
+                                                         Agency.id != actor.agency_id).order_by(Agency.id))) \
+        if levels else []
+    closable = frozenset(e.id for e in found if e.outcome != "closed" and can_close(session, actor, e))
+    return CasePanel(tracked(found, now, near_days, soon_days), levels, agencies, case.responsible_leader, closable)
+
+
+def addressed_to_me(session: Session, actor: User, *, near_days: int = 3, soon_days: int = 1, limit: int = 50,
+                    now: datetime | None = None) -> inputs.Page[Tracked]:
+    """The open escalations addressed to the actor (as `my_escalations`: the newest `limit` of them),
+    each with its deadline state, those not yet read (已阅) first, then by deadline. One statement, and
+    a count only when there are more than `limit` (the inbox shows them on every visit). No side
+    effects."""
+    now = now or clock.now()
+    limit, _ = inputs.page_bounds(limit, 0)
+    scoped = (select(Escalation).join(Case, Escalation.case_id == Case.id)
+              .join(Region, Case.region_id == Region.id)
+              .where(_target_filter(actor), Escalation.outcome == "open",
+                     Region.path.startswith(permissions.jurisdiction(actor).path)))
+    items = list(session.scalars(scoped.order_by(Escalation.id.desc()).limit(limit)).unique())
+    total = len(items)
+    if total == limit:
+        total = session.scalar(select(func.count()).select_from(scoped.with_only_columns(Escalation.id)
+                                                                .subquery())) or 0
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    ordered = sorted(items, key=lambda e: (e.acknowledged_at is not None, e.due_at or far, e.id))
+    return inputs.Page(tracked(ordered, now, near_days, soon_days), total, limit, 0)
+
+
+def count_addressed(session: Session, actor: User) -> int:
+    """How many open escalations await the actor's answer (the count beside 待办 in the menu): one
+    statement, zero for those who are never targets."""
+    if not actor.active or actor.role not in ("officer", "supervisor"):
+        return 0
+    scoped = (select(func.count(Escalation.id)).join(Case, Escalation.case_id == Case.id)
+              .join(Region, Case.region_id == Region.id)
+              .where(_target_filter(actor), Escalation.outcome == "open",
+                     Region.path.startswith(permissions.jurisdiction(actor).path)))
+    return session.scalar(scoped) or 0

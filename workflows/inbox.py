@@ -205,13 +205,22 @@ def deadline(task: Task, now: datetime, *, near_days: int, soon_days: int) -> De
             return Deadline(None, "按时办结")
         late = (task.completed_at.astimezone(CHINA).date() - due_day).days
         return Deadline("overdue", f"超期 {late} 天办结" if late else "超时办结（当日）")
+    return open_deadline(task.due_at, now, near_days=near_days, soon_days=soon_days)
+
+
+def open_deadline(due_at: datetime | None, now: datetime, *, near_days: int, soon_days: int) -> Deadline:
+    """How something still open (a task, an escalation awaiting its answer) stands against `due_at`
+    as of `now`, by the rules of `deadline`."""
+    if due_at is None:
+        return Deadline(None, "无时限")
+    due_day = due_at.astimezone(CHINA).date()
     today = now.astimezone(CHINA).date()
-    if task.due_at <= now:
+    if due_at <= now:
         late = (today - due_day).days
         return Deadline("overdue", f"超期 {late} 天" if late else "今日已超期")
     days = (due_day - today).days
     label = "今天到期" if days == 0 else f"剩 {days} 天"
-    left = task.due_at - now
+    left = due_at - now
     if days == 0 or left < timedelta(days=soon_days):
         return Deadline("soon", label)
     if left < timedelta(days=near_days):

@@ -1,6 +1,7 @@
 """The supervisor's dashboard (督办工作台): open cases by county and category, households overdue and
-resettled per county, the overdue tasks, and the counties furthest behind, within the supervisor's
-jurisdiction.
+resettled per county, the overdue tasks, the counties furthest behind and the escalations still open
+(催办 … 问责), within the supervisor's jurisdiction; and the years ahead whose holiday schedule nobody
+has entered (their deadlines are provisional).
 
 Every figure is a GROUP BY over the whole jurisdiction (one statement for the cases, one for the
 overdue tasks), never a query per county; the overdue list is the supervisor's inbox filtered to
@@ -12,17 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import case as when
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Case, ExtensionRequest, Region, Task, User
+from models import ESCALATION_LEVELS, Case, Escalation, ExtensionRequest, Region, Task, User
 
-from . import extensions, inbox, inputs, permissions
+from . import escalations, extensions, inbox, inputs, permissions, workdays
 from .engine import clock
 from .errors import Forbidden
 
 OVERDUE_SHOWN = 20
 EXTENSIONS_SHOWN = 50
+ESCALATIONS_SHOWN = 30
 BEHIND_SHOWN = 5
 # Said on the page, so the ranking is never a black box.
 BEHIND_RULE = ("按已安置户数占逾期未安置户数的比例从低到高排列；比例相同的，逾期任务多的在前，再按尚未安置户数从多到少；"
@@ -68,6 +71,18 @@ class OverdueTask:
 
 
 @dataclass(frozen=True)
+class OpenEscalations:
+    """The jurisdiction's escalations not yet closed: how many of each rung, and the first of them
+    (awaiting an answer before answered, past their deadline first, the sternest rung first)."""
+
+    by_level: dict[str, int]
+    items: list[escalations.Tracked]
+    total: int
+    unanswered: int
+    overdue: int
+
+
+@dataclass(frozen=True)
 class Dashboard:
     scope: Region
     counties: list[CountyRow]
@@ -77,6 +92,9 @@ class Dashboard:
     behind: list[CountyRow]
     behind_rule: str
     now: datetime
+    escalations: OpenEscalations
+    # This year and the next, where neither the calendar library nor an administrator covers them.
+    uncovered_years: list[int]
     # 延期申请 pending within the jurisdiction, oldest first (those this level decides and the others).
     extensions: inputs.Page[ExtensionRequest] | None = None
 
@@ -136,14 +154,45 @@ def furthest_behind(counties: list[CountyRow], limit: int = BEHIND_SHOWN) -> lis
     return lagging[:limit]
 
 
-def dashboard(session: Session, actor: User, *, now: datetime | None = None) -> Dashboard:
+def open_escalations(session: Session, scope: Region, now: datetime, *, near_days: int, soon_days: int,
+                     limit: int = ESCALATIONS_SHOWN) -> OpenEscalations:
+    """The escalations not yet closed on cases within `scope` (two statements: the counts by rung and
+    state, and the first `limit` rows in the order of OpenEscalations)."""
+    inside = Case.region_id.in_(select(Region.id).where(Region.path.startswith(scope.path)))
+    not_closed = Escalation.outcome != "closed"
+    late = (Escalation.outcome == "open") & (Escalation.due_at < now)
+    counts = session.execute(
+        select(Escalation.level, Escalation.outcome, func.count(Escalation.id),
+               func.count(when((late, Escalation.id))))
+        .join(Case, Escalation.case_id == Case.id).where(inside, not_closed)
+        .group_by(Escalation.level, Escalation.outcome))
+    by_level = dict.fromkeys(ESCALATION_LEVELS, 0)
+    total = unanswered = overdue = 0
+    for level, outcome, count, late_count in counts:
+        by_level[level] = by_level.get(level, 0) + count
+        total += count
+        unanswered += count if outcome == "open" else 0
+        overdue += late_count
+    rank = when(*((Escalation.level == key, i) for i, key in enumerate(ESCALATION_LEVELS)), else_=0)
+    rows = list(session.scalars(
+        select(Escalation).join(Case, Escalation.case_id == Case.id).where(inside, not_closed)
+        .order_by(when((Escalation.outcome == "open", 0), else_=1), when((late, 0), else_=1), rank.desc(),
+                  when((Escalation.due_at.is_(None), 1), else_=0), Escalation.due_at, Escalation.id)
+        .limit(limit)).unique())
+    return OpenEscalations(by_level, escalations.tracked(rows, now, near_days, soon_days), total, unanswered,
+                           overdue)
+
+
+def dashboard(session: Session, actor: User, *, now: datetime | None = None, near_days: int = 3,
+              soon_days: int = 1) -> Dashboard:
     """The dashboard of the supervisor's jurisdiction: per place (the case's county) the open cases
     (办理中) by category, cases awaiting closeout, households overdue and resettled and overdue open
     tasks; the longest overdue tasks first (OVERDUE_SHOWN of them, with the total); the counties
     furthest behind (BEHIND_RULE); the pending 延期申请 (EXTENSIONS_SHOWN, oldest first).
 
     Permission: supervisors only (Forbidden otherwise); everything is limited to their jurisdiction
-    in SQL. Reads only.
+    in SQL. Also the open escalations (open_escalations; `near_days`, `soon_days`: the 督办单 colours)
+    and the years from this one to the next that no calendar covers. Reads only.
     """
     require_supervisor(actor)
     now = now or clock.now()
@@ -153,5 +202,7 @@ def dashboard(session: Session, actor: User, *, now: datetime | None = None) -> 
     overdue = [OverdueTask(t, max(0, (now - t.due_at).days)) for t in late.items if t.due_at is not None]
     pending = extensions.pending_extensions(session, actor, limit=EXTENSIONS_SHOWN)
     return Dashboard(scope, counties, _totals(scope, counties), overdue, late.total, furthest_behind(counties),
-                     BEHIND_RULE, now, pending)
+                     BEHIND_RULE, now,
+                     open_escalations(session, scope, now, near_days=near_days, soon_days=soon_days),
+                     workdays.uncovered_years_ahead(session, now, 1), pending)
 

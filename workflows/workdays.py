@@ -342,3 +342,44 @@ def enter_schedule(session: Session, actor: User, year: int, holidays: list[tupl
         + (f"（替换此前录入的 {replaced} 天）" if replaced else ""),
         actor=actor, at=now, data={"year": year, "holidays": off, "workdays": on, "replaced": replaced})
     return confirmed
+
+
+# ---------------------------------------------------------------------------------------------
+# The administrators' page
+
+YEARS_LISTED = 4
+
+
+@dataclass(frozen=True)
+class SchedulePage:
+    """A year's schedule as the administrators' page shows it: the status (`year_status`) of the years
+    around today,
+    the chosen year's entries, and whether the reader may enter a schedule (province administrators)."""
+
+    year: int
+    statuses: dict[int, str]
+    entries: list[CalendarDay]
+    may_enter: bool
+
+    @property
+    def holidays(self) -> list[CalendarDay]:
+        return [e for e in self.entries if e.kind == "holiday"]
+
+    @property
+    def workdays(self) -> list[CalendarDay]:
+        return [e for e in self.entries if e.kind == "workday"]
+
+
+def schedule_page(session: Session, actor: User, year: Any, *, today: date | None = None) -> SchedulePage:
+    """The calendar page: the statuses of the years from last year through YEARS_LISTED - 2 ahead (and
+    `year` if outside them), with `year`'s entries. Permission: administrators (Forbidden otherwise);
+    `may_enter` for those of the province. Invalid on a `year` outside 1900–2100. Reads only."""
+    permissions.require_admin(actor, "查看节假日安排")
+    year = _year(year)
+    today = today or clock.now().astimezone(CHINA).date()
+    years = sorted({*range(today.year - 1, today.year + YEARS_LISTED - 1), year})
+    confirmed = _admin_years(session, years[0], years[-1])
+    statuses = {y: "admin" if y in confirmed else ("library" if y in covered_years() else "uncovered")
+                for y in years}
+    return SchedulePage(year, statuses, entered_days(session, year),
+                        permissions.jurisdiction(actor).level == "province")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import Babel, gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,6 +46,12 @@ def local_path(target: str | None) -> str | None:
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target
+
+
+def escalation_days() -> dict[str, int]:
+    """The 督办单 colour thresholds from the settings, as the escalation reads take them."""
+    config = current_app.config
+    return {"near_days": int(config["ESCALATION_DUE_NEAR_DAYS"]), "soon_days": int(config["ESCALATION_DUE_SOON_DAYS"])}
 
 
 def signed_in_only() -> Any:
@@ -101,7 +107,8 @@ def init_app(app: Flask) -> None:
     def _page_globals() -> dict[str, Any]:
         actor = g.get("actor")
         return {"actor": actor, "languages": LANGUAGES, "current_locale": _locale(),
-                "nav_items": _nav(app, actor), "unread_notifications": _unread(actor)}
+                "nav_items": _nav(app, actor), "nav_counts": _nav_counts(actor),
+                "unread_notifications": _unread(actor)}
 
 
 def N_(text: str) -> str:
@@ -143,6 +150,22 @@ def _unread(user: User | None) -> int:
         return notices.unread_count(get_session(), user)
     except SQLAlchemyError:  # an error page after a failed transaction still renders
         return 0
+
+
+def _nav_counts(user: User | None) -> dict[str, int]:
+    """Counts shown beside menu items: the open escalations awaiting the user's answer, beside 待办."""
+    if user is None or user.role not in ("officer", "supervisor"):
+        return {}
+    if g.get("escalations_addressed") is not None:  # the inbox has just counted them
+        count = g.escalations_addressed
+        return {"ui_inbox.inbox": count} if count else {}
+    from workflows import escalations
+    try:
+        count = escalations.count_addressed(get_session(), user)
+    except SQLAlchemyError:
+        # An error page drawn after a failed transaction must still render; the count can wait.
+        return {}
+    return {"ui_inbox.inbox": count} if count else {}
 
 
 def _nav(app: Flask, user: User | None) -> list[tuple[str, str]]:

@@ -1,6 +1,7 @@
 """The administration pages (系统管理, administrators only): users (list, create, deactivate, reset the
-password), agencies (list, create, rename) and process versions (list, deploy the configured
-directory, migrate running cases: a dry run first, then the same migration for real).
+password), agencies (list, create, rename), process versions (list, deploy the configured
+directory, migrate running cases: a dry run first, then the same migration for real) and the
+working-day calendar (each year's status; entering a year's published holiday schedule).
 
 A one-time password is rendered once, on the page answering the POST that made it; it is never put
 in the session or shown again. Every change is written to the access log by the service.
@@ -18,15 +19,24 @@ from flask_babel import gettext
 from wtforms.fields.choices import SelectChoice
 
 from models import AGENCY_ROLES, USER_ROLES
-from workflows import agencies, permissions, processes, users
+from workflows import agencies, permissions, processes, users, workdays
+from workflows.engine import clock
 from workflows.errors import HuiqianError, Invalid, NotFound
-from workflows.inputs import MAX_PAGE
+from workflows.inputs import MAX_PAGE, MAX_YEAR, MIN_YEAR
 from workflows.migration import STATUS_LABELS
 
 from .. import get_session
 from ..api.errors import STATUS
-from . import china_time, signed_in_only
-from .admin_forms import AgencyFilters, MigrateForm, NewAgencyForm, NewUserForm, RenameAgencyForm, UserFilters
+from . import N_, china_time, signed_in_only
+from .admin_forms import (
+    AgencyFilters,
+    CalendarForm,
+    MigrateForm,
+    NewAgencyForm,
+    NewUserForm,
+    RenameAgencyForm,
+    UserFilters,
+)
 from .audit import page_error
 from .auth import _safe_next
 
@@ -48,7 +58,9 @@ def _administrators_only() -> Any:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"user_roles": USER_ROLES, "agency_roles": AGENCY_ROLES}
+    # Every administration page flags a year ahead that no calendar covers, with the way to enter it.
+    return {"user_roles": USER_ROLES, "agency_roles": AGENCY_ROLES,
+            "uncovered_years": workdays.uncovered_years_ahead(get_session(), clock.now(), 1)}
 
 
 def _field_errors(form: Any, error: HuiqianError) -> str | None:
@@ -265,3 +277,47 @@ def migrate() -> Any:
         status = 422
     return render_template("ui/admin_migrate.html", form=form, results=results, executed=executed, notice=notice,
                            error=error, status_labels=STATUS_LABELS), status
+
+
+# --- the working-day calendar -----------------------------------------------------------------------
+
+YEAR_STATUSES = {"admin": N_("已录入（以管理员录入为准）"), "library": N_("已覆盖（国务院已公布，系统内置）"),
+                 "uncovered": N_("尚未录入（期限按周末暂定）")}
+
+
+def _chosen_year() -> int | str:
+    text = request.args.get("year", "").strip()
+    if text.isascii() and text.isdigit() and len(text) == 4:
+        return int(text)
+    uncovered = workdays.uncovered_years_ahead(get_session(), clock.now(), 1)
+    return uncovered[0] if uncovered else clock.now().year
+
+
+@bp.route("/admin/calendar", methods=["GET", "POST"], endpoint="calendar")
+def calendar() -> Any:
+    """GET: the years' status and the chosen year's entries, in the form. POST: enter that year's
+    schedule (replacing what was entered for it); a refused schedule comes back as typed, the reason
+    under the field it concerns."""
+    form = CalendarForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            done = workdays.enter_schedule(get_session(), g.actor, form.year.data, form.entries("holidays"),
+                                           form.entries("workdays"))
+        except HuiqianError as exc:
+            get_session().rollback()
+            error, status = form.show_errors(exc), _status(exc)
+        else:
+            flash(gettext("已录入 %(year)s 年节假日安排；该年的期限不再是暂定", year=done.year), "success")
+            return redirect(url_for("ui_admin.calendar", year=done.year))
+    elif form.is_submitted():
+        status = 422
+    typed = form.year.data if form.is_submitted() else None
+    year = typed if isinstance(typed, int) and MIN_YEAR <= typed <= MAX_YEAR else _chosen_year()
+    page = workdays.schedule_page(get_session(), g.actor, year)
+    if not form.is_submitted():
+        form.year.data = page.year
+        form.holidays.data = "\n".join(f"{d.day.isoformat()} {d.name}" for d in page.holidays)
+        form.workdays.data = "\n".join(f"{d.day.isoformat()} {d.name}" for d in page.workdays)
+    return render_template("ui/admin_calendar.html", form=form, page=page, error=error,
+                           year_statuses=YEAR_STATUSES), status

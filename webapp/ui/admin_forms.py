@@ -1,4 +1,4 @@
-"""The forms of the administration pages (users, agencies, process versions). They check shape only
+"""The forms of the administration pages (users, agencies, process versions, holiday schedules). They check shape only
 (present, not too long, one of the offered choices); what a value means is the service's to judge,
 and its Invalid is shown next to the field it names."""
 
@@ -21,6 +21,10 @@ REGION_CODE_MAX = 12  # Region.code's width
 # Up to MIGRATE_MAX_CASES codes of at most CASE_CODE_MAX characters, with separators.
 CASE_CODES_TEXT_MAX = processes.MIGRATE_MAX_CASES * (processes.CASE_CODE_MAX + 2)
 _CODE_SEPARATORS = re.compile(r"[\s,，、;；]+")
+# A schedule line's date and name: split at the first space, tab or comma.
+_ENTRY_SEPARATOR = re.compile(r"[\s,，、]+")
+# A year's days, each with a name, comfortably.
+CALENDAR_TEXT_MAX = 20_000
 
 
 def _id_or_none(value: Any) -> int | None:
@@ -92,3 +96,38 @@ class MigrateForm(FlaskForm):
         """The case codes typed, in order, or None for every open case on an older version."""
         found = [code for code in _CODE_SEPARATORS.split(self.case_codes.data or "") if code]
         return found or None
+
+
+class CalendarForm(FlaskForm):
+    """A year's published holiday schedule, one day per line: "2027-10-01 国庆节". The lines become
+    the (date, name) pairs workflows.workdays.enter_schedule takes; it names any bad line (第 n 项)."""
+
+    year = IntegerField(_l("年份"), validators=[DataRequired(_l("请填写年份"))])
+    holidays = TextAreaField(_l("放假日期"), validators=[Optional(), Length(max=CALENDAR_TEXT_MAX)], render_kw={"rows": 12},
+                             description=_l("每行一天：日期 节日名称，如“2027-10-01 国庆节”；周末放假的也要列出"))
+    workdays = TextAreaField(_l("调休上班日期"), validators=[Optional(), Length(max=CALENDAR_TEXT_MAX)], render_kw={"rows": 12},
+                             description=_l("每行一天：日期 所调节日，如“2027-09-26 国庆节”；只列需要上班的周六、周日"))
+
+    FIELDS = ("holidays", "workdays", "year")
+
+    def entries(self, field: str) -> list[tuple[str, str]]:
+        """One (date, name) per non-blank line of `field`, as typed (the name "" when none was given,
+        which the service refuses naming the line)."""
+        out: list[tuple[str, str]] = []
+        for line in (self[field].data or "").splitlines():
+            parts = _ENTRY_SEPARATOR.split(line.strip(), maxsplit=1)
+            if parts[0]:
+                out.append((parts[0], parts[1] if len(parts) == 2 else ""))
+        return out
+
+    def show_errors(self, error: Any) -> str | None:
+        """The service's messages under the field each concerns ("holidays[3].date" → 放假日期);
+        returns what belongs to none."""
+        loose = []
+        for name, messages in (error.errors or {}).items():
+            field = next((f for f in self.FIELDS if name == f or name.startswith(f + "[")), None)
+            if field is None:
+                loose.extend(messages)
+            else:
+                self[field].errors = list(self[field].errors) + list(messages)
+        return "；".join(loose) or (None if error.errors else error.message)

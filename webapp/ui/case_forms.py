@@ -23,7 +23,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length
 
-from models import CASE_STATUSES, CATEGORIES, LEAD_TYPES
+from models import CASE_STATUSES, CATEGORIES, ESCALATION_LEVELS, LEAD_TYPES
 from workflows.cases import NewCase
 from workflows.errors import Invalid
 
@@ -211,3 +211,52 @@ class ReclassifyForm(FlaskForm):
             else:
                 loose.extend(messages)
         return loose or ([] if error.errors else [error.message])
+
+
+class EscalateForm(FlaskForm):
+    """发起督办 on the case page. Only the rungs the reader may raise and the targets the service accepts
+    are offered; what is typed is handed over as typed and the service names a bad field."""
+
+    # Ids of their own: the case page also carries 改变类别's form, whose `reason` would share the id.
+    level = SelectField(_l("督办级别"), validate_choice=False, id="escalate-level")
+    # "leader" (the case's 包保领导) or an agency's id.
+    target = SelectField(_l("督办对象"), validate_choice=False, id="escalate-target")
+    due_in_workdays = StringField(_l("答复期限（工作日）"), id="escalate-due")
+    reason = TextAreaField(_l("督办事由"), id="escalate-reason")
+
+    FIELDS = {"level": "level", "reason": "reason", "target": "target", "agency_id": "target",
+              "due_in_workdays": "due_in_workdays"}
+
+    def set_choices(self, levels: list[str], agencies: list[Any], leader: str) -> None:
+        self.level.choices = _choices((key, gettext(ESCALATION_LEVELS[key])) for key in levels)
+        self.target.choices = _choices([("", _l("请选择")), *((str(a.id), a.name) for a in agencies),
+                                        ("leader", gettext("包保领导 %(leader)s", leader=leader))])
+
+    def service_args(self) -> dict[str, Any]:
+        """The arguments of workflows.escalations.escalate."""
+        target = _text(self.target.data) or ""
+        chosen = _integer(target) if target != "leader" else None
+        due = _integer(self.due_in_workdays.data)
+        return {"level": _text(self.level.data) or "", "reason": self.reason.data or "",
+                "target": "leader" if target == "leader" else "agency", "agency_id": chosen, "due_in_workdays": due}
+
+    def show_errors(self, error: Invalid) -> list[str]:
+        """The service's messages next to the field each names; those of no field are returned."""
+        loose = []
+        for name, messages in (error.errors or {}).items():
+            if name in self.FIELDS:
+                self[self.FIELDS[name]].errors = list(messages)
+            else:
+                loose.extend(messages)
+        return loose or ([] if error.errors else [error.message])
+
+
+class CloseEscalationForm(FlaskForm):
+    """办结 an escalation: the raising level's conclusion, against the version that was read."""
+
+    outcome_note = TextAreaField(_l("办结意见"))
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        text = self.version.data or ""
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None

@@ -1,5 +1,6 @@
 """Cases (案件): the list within the reader's jurisdiction with its filters in the URL, 立案, and the
-case page (particulars, open tasks, timeline, process diagrams, 改变类别).
+case page (particulars, open tasks, escalations, timeline, process diagrams, 改变类别, 发起督办 and
+办结督办).
 
 Views parse (case_forms), call the service (workflows.case_queries, cases, case_page, diagram) and
 render. Something outside the reader's jurisdiction is a 404 page; a refused action a 403 page.
@@ -14,18 +15,28 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext
 
 from models import CASE_STATUSES, CATEGORIES, LEAD_TYPES
-from workflows import case_page, case_queries, cases, diagram, permissions, regions
+from workflows import case_page, case_queries, cases, diagram, escalations, permissions, regions
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import get_session
 from ..api import errors as api_errors
-from . import N_, local_path, signed_in
-from .case_forms import CATEGORY_CHOICES, OVERDUE_CHOICES, NewCaseForm, ReclassifyForm, parse_list_args
+from . import N_, escalation_days, local_path, signed_in
+from .case_forms import (
+    CATEGORY_CHOICES,
+    OVERDUE_CHOICES,
+    CloseEscalationForm,
+    EscalateForm,
+    NewCaseForm,
+    ReclassifyForm,
+    parse_list_args,
+)
 
 bp = Blueprint("ui_cases", __name__)
 
 LIST_PAGE = 50
 ORDERS = {"newest": N_("最新在前"), "oldest": N_("最早在前")}  # translated where shown
+# An escalation's outcome and target kind (models.escalation), for the catalog: translated where shown.
+ESCALATION_WORDS = (N_("待答复"), N_("已答复"), N_("已办结"), N_("部门"), N_("包保领导"))
 
 
 @bp.errorhandler(NotFound)
@@ -115,18 +126,86 @@ def _page_arg() -> int:
 @signed_in
 def case(case_id: int) -> Any:
     """The case page."""
+    return _case_page(case_id)
+
+
+def _case_page(case_id: int, *, status: int = 200, escalate: EscalateForm | None = None,
+               escalate_problems: list[str] | None = None, closing: dict[int, CloseEscalationForm] | None = None,
+               close_problems: dict[int, list[str]] | None = None) -> Any:
+    """The case page; after a refused 发起督办 or 办结, with what was typed and why it was refused."""
     order = request.args.get("order", "newest")
     order = order if order in ORDERS else "newest"
-    page = case_page.case_page(get_session(), g.actor, case_id, page=_page_arg(), newest_first=order == "newest")
+    page = case_page.case_page(get_session(), g.actor, case_id, page=_page_arg(), newest_first=order == "newest",
+                               **escalation_days())
     form = ReclassifyForm(formdata=None)
     form.set_current(page.case.category)
     form.version.data = str(page.case.version)
+    panel = page.escalations
+    if escalate is None:
+        escalate = EscalateForm(formdata=None)
+    escalate.set_choices(panel.levels, panel.agencies, panel.leader)
+    closing = dict(closing or {})
+    for tracked in panel.items:
+        if tracked.escalation.id in panel.closable and tracked.escalation.id not in closing:
+            closing[tracked.escalation.id] = CloseEscalationForm(formdata=None, prefix=f"close-{tracked.escalation.id}")
+        if tracked.escalation.id in closing:
+            closing[tracked.escalation.id].version.data = str(tracked.escalation.version)
     asked = request.args.get("back")
     back = _safe_back(asked)
     return render_template("ui/case.html", title=f"{page.case.code} {page.case.project_name}", page=page,
                            form=form, order=order, orders=ORDERS, lead_types=LEAD_TYPES, categories=CATEGORIES,
                            back=back, keep_back=asked if asked == back else None,
-                           fmt=case_page.china_time)
+                           fmt=case_page.china_time, escalate=escalate, escalate_problems=escalate_problems or [],
+                           closing=closing, close_problems=close_problems or {}), status
+
+
+@bp.post("/cases/<int:case_id>/escalations")
+@signed_in
+def escalate(case_id: int) -> Any:
+    """发起督办 from the case page: the case page again with the new escalation, or with the form as
+    typed and the refusal next to the field it concerns."""
+    session = get_session()
+    form = EscalateForm()
+    problems: list[str] = []
+    try:
+        done = escalations.escalate(session, g.actor, case_id, **form.service_args())
+    except Invalid as exc:
+        problems, status = form.show_errors(exc), 422
+    except Forbidden as exc:
+        if not escalations.raisable_levels(g.actor):
+            raise  # not a supervisor who raises at all: the 403 page
+        form.level.errors, status = [exc.message], 403  # a rung above the reader's level
+    except Conflict as exc:  # the case is closed, or the same rung is open towards the same target
+        problems, status = [exc.message], 409
+    else:
+        flash(gettext("已发起%(level)s（#%(id)s），督办对象：%(target)s", level=gettext(done.level_label), id=done.id,
+                      target=done.target_label), "success")
+        return redirect(url_for("ui_cases.case", case_id=case_id) + "#escalations")
+    session.rollback()
+    return _case_page(case_id, status=status, escalate=form, escalate_problems=problems)
+
+
+@bp.post("/cases/<int:case_id>/escalations/<int:escalation_id>/close")
+@signed_in
+def close_escalation(case_id: int, escalation_id: int) -> Any:
+    """办结督办 from the case page, with the conclusion; the version read guards against a change since."""
+    session = get_session()
+    form = CloseEscalationForm(prefix=f"close-{escalation_id}")
+    problems: list[str] = []
+    try:
+        done = escalations.close(session, g.actor, escalation_id, form.outcome_note.data or "",
+                                 expected_version=form.expected_version())
+    except Invalid as exc:
+        form.outcome_note.errors = [m for ms in exc.errors.values() for m in ms] or [exc.message]
+        status = 422
+    except Conflict as exc:  # already closed, or Stale: changed since the page was read
+        problems, status = [exc.message], 409
+    else:
+        flash(gettext("已办结%(level)s（#%(id)s）", level=gettext(done.level_label), id=done.id), "success")
+        return redirect(url_for("ui_cases.case", case_id=done.case_id) + "#escalations")
+    session.rollback()
+    return _case_page(case_id, status=status, closing={escalation_id: form},
+                      close_problems={escalation_id: problems})
 
 
 @bp.get("/cases/<int:case_id>/diagram.json")

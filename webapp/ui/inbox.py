@@ -1,5 +1,6 @@
-"""The officer's inbox (待办): tabs by view, filters carried in the URL, deadline colours, named saved
-filters, and the filtered list as an XLSX file.
+"""The officer's inbox (待办): the escalations addressed to the officer's agency (督办事项: 已阅, 答复)
+above the tasks, tabs by view, filters carried in the URL, deadline colours, named saved filters, and
+the filtered list as an XLSX file.
 
 Views parse the query string (InboxArgs), call one read (workflows.inbox.task_listing) and render.
 Auditors and admins work no tasks: they are told so instead of being shown an empty list.
@@ -17,11 +18,11 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from werkzeug.datastructures import MultiDict
 
 from models import CATEGORIES
-from workflows import inbox, saved_filters
-from workflows.errors import Invalid, NotFound
+from workflows import escalations, inbox, saved_filters
+from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import get_session
-from . import N_, signed_in
+from . import N_, escalation_days, signed_in
 from .inbox_export import workbook_response
 
 bp = Blueprint("ui_inbox", __name__)
@@ -128,7 +129,9 @@ def listing(filters: Filters, *, export_rows: int | None = None) -> inbox.Listin
 
 
 def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200,
-            save_errors: dict[str, list[str]] | None = None, save_name: str = "") -> tuple[str, int]:
+            save_errors: dict[str, list[str]] | None = None, save_name: str = "",
+            answer_errors: dict[int, list[str]] | None = None, answers: dict[int, str] | None = None
+            ) -> tuple[str, int]:
     found = None
     if not errors:
         try:
@@ -138,12 +141,17 @@ def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200
             status = 400
     current = filters.url()
     near, soon = _thresholds()
+    days = escalation_days()
+    addressed = escalations.addressed_to_me(get_session(), g.actor, **days)
+    g.escalations_addressed = addressed.total  # the menu's count, without asking again
     return render_template(
         "ui/inbox.html", title=gettext("待办"), filters=filters, errors=errors, listing=found, tabs=TABS,
         due_choices=DUE_CHOICES, categories=CATEGORIES, per_page_choices=PER_PAGE_CHOICES,
         saved=saved_filters.list_filters(get_session(), g.actor, PAGE_KEY), current=current,
         back=urlencode({"back": current}), near_days=near, soon_days=soon,
         save_errors=save_errors or {}, save_name=save_name, export_query=filters.query(with_page=False),
+        addressed=addressed, escalation_near=days["near_days"], escalation_soon=days["soon_days"],
+        answer_errors=answer_errors or {}, answers=answers or {}, here=filters.query(),
     ), status
 
 
@@ -208,3 +216,51 @@ def delete_filter(filter_id: int) -> Any:
     except Invalid:
         back = ""
     return redirect(url_for("ui_inbox.inbox") + (f"?{back}" if back else ""))
+
+
+# --- 督办事项: the escalations addressed to the reader's agency ----------------------------------------
+
+def _back_to_inbox() -> str:
+    """The inbox list the form was posted from (its query string, as the page put it in `back`)."""
+    back, errors = parse_filters(MultiDict(parse_qsl(request.form.get("back", "")[:2000])))
+    return back.url() if not errors else url_for("ui_inbox.inbox")
+
+
+def _refused(error: NotFound | Forbidden) -> tuple[str, int]:
+    title, status = (gettext("未找到"), 404) if isinstance(error, NotFound) else (gettext("无权操作"), 403)
+    return render_template("ui/error.html", title=title, message=error.message), status
+
+
+@bp.post("/inbox/escalations/<int:escalation_id>/acknowledge")
+@signed_in
+def acknowledge_escalation(escalation_id: int) -> Any:
+    """已阅: the target marks an escalation read; back to the inbox."""
+    try:
+        done = escalations.acknowledge(get_session(), g.actor, escalation_id)
+    except (NotFound, Forbidden) as exc:
+        return _refused(exc)
+    flash(gettext("已阅%(level)s（#%(id)s）", level=gettext(done.level_label), id=done.id), "success")
+    return redirect(_back_to_inbox() + f"#escalation-{done.id}")
+
+
+@bp.post("/inbox/escalations/<int:escalation_id>/respond")
+@signed_in
+def respond_escalation(escalation_id: int) -> Any:
+    """答复: the target answers an escalation (which also marks it read); a refused answer comes back
+    with what was typed and the reason next to it."""
+    session = get_session()
+    response = request.form.get("response", "")
+    version = request.form.get("version", "")
+    expected = int(version) if version.isascii() and version.isdigit() and len(version) <= 9 else None
+    try:
+        done = escalations.respond(session, g.actor, escalation_id, response, expected_version=expected)
+    except (NotFound, Forbidden) as exc:
+        return _refused(exc)
+    except (Invalid, Conflict) as exc:  # an empty or too long answer; already answered, or changed since
+        session.rollback()
+        messages = [m for ms in exc.errors.values() for m in ms] or [exc.message]
+        back, _ = parse_filters(MultiDict(parse_qsl(request.form.get("back", "")[:2000])))
+        return _render(back, {}, status=422 if isinstance(exc, Invalid) else 409,
+                       answer_errors={escalation_id: messages}, answers={escalation_id: response})
+    flash(gettext("已答复%(level)s（#%(id)s）", level=gettext(done.level_label), id=done.id), "success")
+    return redirect(_back_to_inbox() + f"#escalation-{done.id}")

@@ -1,7 +1,9 @@
-"""The supervisor's dashboard (督办工作台): open cases by county and category, the overdue tasks and the
-counties furthest behind, within the supervisor's jurisdiction. Escalation (催办 → 督办 → 驻点督办 →
-约谈 → 问责) and reassignment come in a later issue; the page shows them disabled. The pending 延期申请
-of the jurisdiction are listed with an approve/refuse form for those this level decides."""
+"""The supervisor's dashboard (督办工作台): open cases by county and category, the overdue tasks, the
+counties furthest behind and the open escalations (催办 → 督办 → 驻点督办 → 约谈 → 问责) with their
+督办单 colours, within the supervisor's jurisdiction; a year whose holiday schedule nobody entered is
+flagged. Escalations are raised from the case page; reassignment (改派) comes later and is shown
+disabled. The pending 延期申请 of the jurisdiction are listed with an approve/refuse form for those
+this level decides."""
 
 from __future__ import annotations
 
@@ -10,13 +12,13 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from models import CATEGORIES
+from models import CATEGORIES, ESCALATION_LEVELS
 from workflows import extensions, supervision
 from workflows.engine.evaluator import CHINA
 from workflows.errors import Conflict, HuiqianError, Invalid
 
 from .. import get_session
-from . import N_, signed_in_only
+from . import N_, escalation_days, signed_in_only
 from .audit import page_error
 from .task_form import version_of
 
@@ -24,8 +26,10 @@ bp = Blueprint("ui_supervise", __name__)
 bp.register_error_handler(HuiqianError, page_error)
 bp.before_request(signed_in_only)
 
-# Shown disabled until the escalation issue lands, so supervisors know what is coming.
-ESCALATIONS = (N_("催办"), N_("督办"), N_("驻点督办"), N_("约谈"), N_("问责"), N_("改派"))
+# The ladder's rungs, for the catalog (translated where shown).
+ESCALATIONS = (N_("催办"), N_("督办"), N_("驻点督办"), N_("约谈"), N_("问责"))
+# Shown disabled until it lands, so supervisors know what is coming.
+COMING = N_("改派")
 
 
 # The request labels, for the catalog (the page translates the stored label when it shows it).
@@ -34,9 +38,11 @@ EXTENSION_STATUSES = (N_("待审批"), N_("已批准"), N_("未批准"), N_("已
 
 def _dashboard(decision: dict[str, Any] | None = None, status: int = 200) -> Any:
     """The page; `decision` is a refused approve/refuse: the request's id, what was typed, the errors."""
-    board = supervision.dashboard(get_session(), g.actor)  # Forbidden for anyone but supervisors → 403 page
+    days = escalation_days()
+    board = supervision.dashboard(get_session(), g.actor, **days)  # Forbidden but for supervisors → 403 page
     places = {row.region_id: row.name for row in board.counties}
     return render_template("ui/supervise.html", board=board, categories=CATEGORIES, places=places,
+                           coming=COMING, level_labels=ESCALATION_LEVELS, **days,
                            escalations=ESCALATIONS, can_decide=extensions.can_decide,
                            decision=decision or {"id": None, "values": {}, "errors": {}, "problem": None},
                            note_max=extensions.NOTE_MAX), status
