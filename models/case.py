@@ -53,6 +53,9 @@ class Case(Base):
     category: Mapped[int] = mapped_column(Integer, index=True)
     responsible_leader: Mapped[str] = mapped_column(String(100))
     target_date: Mapped[date | None] = mapped_column(Date)
+    # 倒排工期: the deadline a city or province supervisor set (workflows/schedule.py), used where the
+    # category has no policy deadline of its own.
+    schedule_deadline: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(24), default="open", index=True)
     households_resettled: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str | None] = mapped_column(Text)

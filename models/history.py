@@ -36,6 +36,7 @@ EVENT_KINDS: dict[str, str] = {
     "extension_approved": "批准延期",
     "extension_refused": "不批准延期",
     "extension_acknowledged": "延期审批已阅",
+    "deadline_set": "设定办理时限",
 }
 
 # Where an action came from; the command line also records the operating-system account that ran it.

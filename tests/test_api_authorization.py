@@ -110,6 +110,8 @@ TABLE: list[Row] = [
     # Everyone's own notifications; nobody else's ids are ever touched.
     R("GET",   "/notifications",                   ANY,    401,  200,  200,  200,  200,  200,  200,  200),
     R("GET",   "/notifications/unread",            ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/cases/{case_id}/schedule",        OWN,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/cases/{case_id}/schedule",        OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
     R("GET",   "/cases/{case_id}/escalations",     OWN,    401,  200,  200,  200,  200,  200,  200,  200),
     R("GET",   "/cases/{case_id}/escalations",     OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
     # What is addressed to the caller's agency: every caller has a list, empty for those never targeted.
@@ -136,6 +138,9 @@ TABLE: list[Row] = [
     R("PATCH", "/cases/{case_id}",                 OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
     R("POST",  "/cases/{case_id}/reclassify",      OWN,    401,  403,  403,  200,  200,  403,  403,  403),
     R("POST",  "/cases/{case_id}/reclassify",      OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
+    # 倒排工期's deadline: set by city and province supervisors within their jurisdiction.
+    R("PUT",   "/cases/{case_id}/deadline",        OWN,    401,  403,  403,  200,  200,  403,  403,  403),
+    R("PUT",   "/cases/{case_id}/deadline",        OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
     # The tasks are 榆树市住建局's (OWN) and 舒兰市住建局's (OTHER); a supervisor completes them as 代办.
     R("POST",  "/tasks/{task_id}/claim",           OWN,    401,  200,  403,  200,  200,  403,  403,  403),
     R("POST",  "/tasks/{task_id}/claim",           OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
@@ -363,6 +368,8 @@ CALLS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("POST", "/tasks/{task_id}/return"): lambda w, s: Call({"task_id": w[s].returnable_task_id},
                                                            {"opinion": "类别认定依据不足"}),
     ("POST", "/tasks/{task_id}/withdraw"): lambda w, s: Call({"task_id": w[s].withdrawable_task_id}),
+    ("GET", "/cases/{case_id}/schedule"): lambda w, s: Call({"case_id": w[s].classified_id}),
+    ("PUT", "/cases/{case_id}/deadline"): lambda w, s: Call({"case_id": w[s].case_id}, {"deadline": "2026-12-31"}),
     ("GET", "/cases/{case_id}/escalations"): lambda w, s: Call({"case_id": w[s].classified_id}),
     ("GET", "/escalations"): lambda w, s: Call(query={**ALL, "open_only": "false"}),
     ("POST", "/cases/{case_id}/escalations"): lambda w, s: Call(

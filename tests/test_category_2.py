@@ -20,9 +20,10 @@ def test_delivered_and_resettled_before_year_end_needs_no_supervision(driver):
     _to_delivery(driver, case)
     report = driver.task(case, "c2_report_progress")
     assert driver.officer_for(report).agency.name == DEVELOPER
-    # The year-end timer sits on the calling activity; tasks inside it inherit the deadline.
-    assert report.due_at == at("2026-12-31 23:59:59")
-    assert driver.task(case, "sign_return_agreements").due_at == at("2026-12-31 23:59:59")
+    # The year-end timer sits on the calling activity; a task inside it is due at the earlier of that
+    # deadline and its own SLA (报送建设进度 10, 组织签约 20 working days), here the SLA.
+    assert report.due_at == at("2026-03-16 23:59:59")
+    assert driver.task(case, "sign_return_agreements").due_at == at("2026-03-30 23:59:59")
     driver.complete(case, "c2_report_progress", planned_completion_date="2026-08-31")
     assert driver.agency(case, "c2_check_progress") == HOUSING
     driver.complete(case, "c2_check_progress", construction_completed=True)

@@ -228,7 +228,8 @@ def test_dry_run_reports_and_writes_nothing_then_migration_keeps_open_tasks(driv
     # Open tasks keep their rows: ids, engine ids, assignee (the claim), deadlines.
     assert {c.id: snapshot(driver, c) for c in running} == open_before
     assert driver.task(building, "complete_construction").assignee_id == claimant.id
-    assert driver.task(building, "complete_construction").due_at == at("2026-12-31 23:59:59")
+    # Its SLA (30 working days), earlier than the year-end timer on the calling activity.
+    assert driver.task(building, "complete_construction").due_at == at("2026-04-14 23:59:59")
     for c in running:
         assert [e.kind for e in driver.events(c)][-1] == "process_migrated"  # no task opened or withdrawn
         event = driver.events(c, "process_migrated")[0]

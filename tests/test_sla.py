@@ -73,7 +73,7 @@ def test_the_next_step_counts_from_when_it_opens(driver) -> None:  # noqa: ANN00
 
 
 def test_a_task_without_an_sla_keeps_no_due_date(driver) -> None:  # noqa: ANN001
-    case = driver.new_case(2, now=at("2025-09-29 10:00"))
+    case = driver.new_case(3, now=at("2025-09-29 10:00"))
     driver.intake_and_classify(case)
     [first] = driver.open_ids(case)
     task, event = opened(driver, case, first)
@@ -162,14 +162,27 @@ def test_check_bpmn_refuses_a_bad_sla_naming_the_element(copied, tmp_path, monke
 
 def test_the_lifecycle_declares_its_county_slas() -> None:
     bundle = processes.current_bundle(ROOT / "bpmn")
-    slas = {bpmn_id: meta.sla_workdays for (_, bpmn_id), meta in bundle.tasks.items() if meta.sla_workdays}
+    slas = {bpmn_id: meta.sla_workdays for (process_id, bpmn_id), meta in bundle.tasks.items()
+            if meta.sla_workdays and process_id == "case_lifecycle"}
     assert slas == {"intake_verify": 5, "classify": 10, "verify": 10}
+
+
+def test_categories_1_2_and_5_and_the_shared_steps_declare_slas_for_the_backward_schedule() -> None:
+    """倒排工期 counts back from the policy deadlines of categories 1, 2 and 5 by the SLAs of the steps
+    ahead; a step of theirs without one would count as taking no time. The court's judgment has none:
+    its limit is the 30 September of policy itself."""
+    bundle = processes.current_bundle(ROOT / "bpmn")
+    counted = {"category_1", "category_2", "category_2_delivery", "category_5", "category_5_delivery",
+               "sub_resettlement_mode", "sub_sign_agreements", "sub_resettle_households"}
+    without = sorted(bpmn_id for (process_id, bpmn_id), meta in bundle.tasks.items()
+                     if process_id in counted and meta.sla_workdays is None)
+    assert without == ["court_judgment"]
 
 
 # --- shown on the form -----------------------------------------------------------------------------
 
 def test_the_api_form_shows_the_sla(api_as, driver) -> None:  # noqa: ANN001
-    case = driver.new_case(2, now=at("2025-09-29 10:00"))
+    case = driver.new_case(3, now=at("2025-09-29 10:00"))
     task = driver.task(case, "intake_verify")
     r = api_as(driver.officer_for(task)).get(f"/tasks/{task.id}/form")
     assert r.status_code == 200, r.json

@@ -1,7 +1,7 @@
 """What a case page shows, in one read: the case's particulars and open tasks (case_queries), the
 households signed, one page of its timeline with who acted, through which channel, the opinions,
-the files and how long each step took, the process diagrams marked by state (diagram), and which
-of the supervisors' actions the reader may take."""
+the files and how long each step took, the process diagrams marked by state (diagram), the
+backward schedule (倒排工期, schedule), and which of the supervisors' actions the reader may take."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from models import Attachment, Case, CaseEvent, ProcessInstance, Task, User
 from models.history import CHANNELS
 
-from . import case_queries, cases, diagram, escalations, inputs, permissions, processes
+from . import case_queries, cases, diagram, escalations, inputs, permissions, processes, schedule
 from .engine.evaluator import CHINA
 from .errors import Forbidden
 
@@ -200,6 +200,9 @@ class CasePage:
     supervises: bool
     # The escalation ladder on this case: its escalations, and what the reader may raise or close.
     escalations: escalations.CasePanel
+    # 倒排工期: the deadline, the steps ahead with their latest starts; who may set the deadline.
+    schedule: schedule.Schedule | None = None
+    can_set_deadline: bool = False
 
     @property
     def case(self) -> Case:
@@ -231,7 +234,9 @@ def case_page(session: Session, actor: User, case_id: int, *, page: int = 1, new
                     newest_first, diagram.case_diagram(session, actor, case.id),
                     may_reclassify(actor, case), actor.active and actor.role == "supervisor",
                     escalations.case_panel(session, actor, case, near_days=near_days, soon_days=soon_days,
-                                           now=now))
+                                           now=now),
+                    schedule.case_schedule(session, actor, case.id, now=now),
+                    case.status == "open" and schedule.may_set_deadline(actor))
 
 
 def case_for_reclassification(session: Session, actor: User, case_id: int) -> Case:

@@ -5,7 +5,9 @@ has entered (their deadlines are provisional).
 
 Every figure is a GROUP BY over the whole jurisdiction (one statement for the cases, one for the
 overdue tasks), never a query per county; the overdue list is the supervisor's inbox filtered to
-overdue (inbox.task_page), so it reads the task projection along its index.
+overdue (inbox.task_page), so it reads the task projection along its index. The cases at risk
+(倒排工期, workflows/schedule.py) are derived for every open case of the jurisdiction with three
+more statements, whatever their number.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from models import ESCALATION_LEVELS, Case, Escalation, ExtensionRequest, Region, Task, User
 
-from . import escalations, extensions, inbox, inputs, permissions, workdays
+from . import escalations, extensions, inbox, inputs, permissions, schedule, workdays
 from .engine import clock
 from .errors import Forbidden
 
 OVERDUE_SHOWN = 20
 EXTENSIONS_SHOWN = 50
 ESCALATIONS_SHOWN = 30
+AT_RISK_SHOWN = 20
 BEHIND_SHOWN = 5
 # Said on the page, so the ranking is never a black box.
 BEHIND_RULE = ("按已安置户数占逾期未安置户数的比例从低到高排列；比例相同的，逾期任务多的在前，再按尚未安置户数从多到少；"
@@ -46,6 +49,8 @@ class CountyRow:
     households_overdue: int = 0
     households_resettled: int = 0
     overdue_tasks: int = 0
+    at_risk: int = 0  # open cases with a step past its latest start, deadline not yet passed
+    past_deadline: int = 0  # open cases whose deadline has passed with steps still ahead
 
     @property
     def open_cases(self) -> int:
@@ -97,6 +102,10 @@ class Dashboard:
     uncovered_years: list[int]
     # 延期申请 pending within the jurisdiction, oldest first (those this level decides and the others).
     extensions: inputs.Page[ExtensionRequest] | None = None
+    # 倒排工期: the cases at risk or past their deadline, the nearest deadline first.
+    at_risk: list[schedule.Schedule] = field(default_factory=list)
+    at_risk_total: int = 0
+    schedule_rule: str = schedule.RULE
 
 
 def require_supervisor(actor: User) -> None:
@@ -144,7 +153,25 @@ def _totals(scope: Region, counties: list[CountyRow]) -> CountyRow:
         total.households_overdue += row.households_overdue
         total.households_resettled += row.households_resettled
         total.overdue_tasks += row.overdue_tasks
+        total.at_risk += row.at_risk
+        total.past_deadline += row.past_deadline
     return total
+
+
+def _at_risk(session: Session, actor: User, counties: list[CountyRow], now: datetime
+             ) -> tuple[list[schedule.Schedule], int]:
+    """Count the cases at risk and past their deadline into the county rows; the list to show."""
+    found = [s for s in schedule.jurisdiction_schedules(session, actor, now=now) if s.status in ("at_risk", "overdue")]
+    rows = {row.region_id: row for row in counties}
+    for s in found:
+        row = rows.get(s.case.region_id)
+        if row is not None:
+            if s.status == "at_risk":
+                row.at_risk += 1
+            else:
+                row.past_deadline += 1
+    found.sort(key=lambda s: (s.deadline, -s.remaining, s.case.code))
+    return found[:AT_RISK_SHOWN], len(found)
 
 
 def furthest_behind(counties: list[CountyRow], limit: int = BEHIND_SHOWN) -> list[CountyRow]:
@@ -186,9 +213,10 @@ def open_escalations(session: Session, scope: Region, now: datetime, *, near_day
 def dashboard(session: Session, actor: User, *, now: datetime | None = None, near_days: int = 3,
               soon_days: int = 1) -> Dashboard:
     """The dashboard of the supervisor's jurisdiction: per place (the case's county) the open cases
-    (办理中) by category, cases awaiting closeout, households overdue and resettled and overdue open
-    tasks; the longest overdue tasks first (OVERDUE_SHOWN of them, with the total); the counties
-    furthest behind (BEHIND_RULE); the pending 延期申请 (EXTENSIONS_SHOWN, oldest first).
+    (办理中) by category, cases awaiting closeout, households overdue and resettled, overdue open
+    tasks and cases at risk of missing their deadline (倒排工期, AT_RISK_SHOWN of them); the longest
+    overdue tasks first (OVERDUE_SHOWN of them, with the total); the counties furthest behind
+    (BEHIND_RULE); the pending 延期申请 (EXTENSIONS_SHOWN, oldest first).
 
     Permission: supervisors only (Forbidden otherwise); everything is limited to their jurisdiction
     in SQL. Also the open escalations (open_escalations; `near_days`, `soon_days`: the 督办单 colours)
@@ -198,11 +226,12 @@ def dashboard(session: Session, actor: User, *, now: datetime | None = None, nea
     now = now or clock.now()
     scope = permissions.jurisdiction(actor)
     counties = _county_rows(session, scope, now)
+    at_risk, at_risk_total = _at_risk(session, actor, counties, now)
     late = inbox.task_page(session, actor, view="inbox", due="overdue", limit=OVERDUE_SHOWN, now=now)
     overdue = [OverdueTask(t, max(0, (now - t.due_at).days)) for t in late.items if t.due_at is not None]
     pending = extensions.pending_extensions(session, actor, limit=EXTENSIONS_SHOWN)
     return Dashboard(scope, counties, _totals(scope, counties), overdue, late.total, furthest_behind(counties),
                      BEHIND_RULE, now,
                      open_escalations(session, scope, now, near_days=near_days, soon_days=soon_days),
-                     workdays.uncovered_years_ahead(session, now, 1), pending)
+                     workdays.uncovered_years_ahead(session, now, 1), pending, at_risk, at_risk_total)
 

@@ -383,3 +383,59 @@ def schedule_page(session: Session, actor: User, year: Any, *, today: date | Non
                 for y in years}
     return SchedulePage(year, statuses, entered_days(session, year),
                         permissions.jurisdiction(actor).level == "province")
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting back from a deadline (倒排工期)
+
+
+@dataclass(frozen=True)
+class LatestStart:
+    """The last day a step may begin and still finish n working days before a deadline: counting
+    starts the day after a step opens (as add_workdays counts), so a step opened on `day` and given
+    its n working days is done by the deadline. `provisional` as for Deadline."""
+
+    day: date
+    provisional: bool
+    uncovered_years: tuple[int, ...] = ()
+
+    @property
+    def at(self) -> datetime:
+        """The end of that day (23:59:59 China time), aware in UTC: later than this is too late."""
+        return datetime.combine(self.day, _END_OF_DAY, CHINA).astimezone(UTC)
+
+
+class Backward:
+    """Working days counted back from deadlines, for many steps of many cases: reads administrators'
+    entries with one statement for the span given (more only when a count reaches before it), and
+    remembers, per deadline, the working days before it so each count is a lookup."""
+
+    def __init__(self, session: Session, first: date, last: date) -> None:
+        self._session = session
+        self._first = first
+        self._entries = _load(session, first, last)
+        # deadline -> [(working day, provisional)], nearest first; and the last day looked at.
+        self._found: dict[date, tuple[list[tuple[date, bool]], list[date]]] = {}
+
+    def _works(self, day: date) -> tuple[bool, bool]:
+        if day < self._first:
+            window = timedelta(days=400)
+            self._entries.merge(_load(self._session, self._first - window, self._first - timedelta(days=1)))
+            self._first -= window
+        return _works(day, self._entries)
+
+    def latest_start(self, deadline: date, n: int) -> LatestStart:
+        """The day before the n-th working day counted back from `deadline` (itself included when it
+        is a working day); `deadline` itself when n is 0."""
+        n = int(inputs.finite_number(n, field="working_days", label="工作日数", integer=True, minimum=0,
+                                     maximum=MAX_WORKDAYS))
+        if n == 0:
+            return LatestStart(deadline, False)
+        worked, cursor = self._found.setdefault(deadline, ([], [deadline + timedelta(days=1)]))
+        while len(worked) < n:
+            cursor[0] -= timedelta(days=1)
+            works, provisional = self._works(cursor[0])
+            if works:
+                worked.append((cursor[0], provisional))
+        uncovered = tuple(sorted({day.year for day, provisional in worked[:n] if provisional}))
+        return LatestStart(worked[n - 1][0] - timedelta(days=1), bool(uncovered), uncovered)

@@ -184,7 +184,17 @@ def _date(value: Any) -> Any:
         return text
 
 
-class ReclassifyForm(FlaskForm):
+class _Versioned(FlaskForm):
+    """A form that writes a versioned record: the version read travels with it (If-Match for pages)."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        text = self.version.data or ""
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+class ReclassifyForm(_Versioned):
     """改变类别, in two steps: choose and give the reason (step "confirm"), then confirm ("execute")."""
 
     category = SelectField(_l("新类别"), validate_choice=False,
@@ -192,16 +202,11 @@ class ReclassifyForm(FlaskForm):
     reason = TextAreaField(_l("改类理由"), validators=[
         DataRequired(_l("改类理由：必填")),
         Length(max=REASON_MAX, message=_l("改类理由：最多 %(max)s 个字符", max=REASON_MAX))])
-    version = HiddenField()
 
     def set_current(self, category: int) -> None:
         """Offer every category but the case's own."""
         self.category.choices = _choices([("", _l("请选择")),
                                           *((v, label) for v, label in CATEGORY_CHOICES if v != str(category))])
-
-    def expected_version(self) -> int | None:
-        text = self.version.data or ""
-        return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
 
     def show_errors(self, error: Invalid) -> list[str]:
         loose = []
@@ -251,12 +256,14 @@ class EscalateForm(FlaskForm):
         return loose or ([] if error.errors else [error.message])
 
 
-class CloseEscalationForm(FlaskForm):
+class CloseEscalationForm(_Versioned):
     """办结 an escalation: the raising level's conclusion, against the version that was read."""
 
     outcome_note = TextAreaField(_l("办结意见"))
-    version = HiddenField()
 
-    def expected_version(self) -> int | None:
-        text = self.version.data or ""
-        return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+class DeadlineForm(_Versioned):
+    """倒排工期: the deadline a city or province supervisor sets (empty clears it). The date is checked
+    by the service, whose message names the field."""
+
+    deadline = StringField(_l("办理时限"))

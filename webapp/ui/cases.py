@@ -15,7 +15,7 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext
 
 from models import CASE_STATUSES, CATEGORIES, LEAD_TYPES
-from workflows import case_page, case_queries, cases, diagram, escalations, permissions, regions
+from workflows import case_page, case_queries, cases, diagram, escalations, permissions, regions, schedule
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import get_session
@@ -25,6 +25,7 @@ from .case_forms import (
     CATEGORY_CHOICES,
     OVERDUE_CHOICES,
     CloseEscalationForm,
+    DeadlineForm,
     EscalateForm,
     NewCaseForm,
     ReclassifyForm,
@@ -37,6 +38,13 @@ LIST_PAGE = 50
 ORDERS = {"newest": N_("最新在前"), "oldest": N_("最早在前")}  # translated where shown
 # An escalation's outcome and target kind (models.escalation), for the catalog: translated where shown.
 ESCALATION_WORDS = (N_("待答复"), N_("已答复"), N_("已办结"), N_("部门"), N_("包保领导"))
+# 倒排工期's words, translated where shown (the service's own texts stay Chinese).
+SCHEDULE_WORDS = {
+    "none": N_("未设定时限"), "on_track": N_("按期推进"), "at_risk": N_("有延误风险"), "overdue": N_("已超过时限"),
+    "open": N_("办理中"), "ahead": N_("未开始"),
+    "已过最迟开始日期仍未开始": N_("已过最迟开始日期仍未开始"), "开始晚于最迟开始日期": N_("开始晚于最迟开始日期"),
+    "已过最迟完成日期仍在办理": N_("已过最迟完成日期仍在办理"),
+}
 
 
 @bp.errorhandler(NotFound)
@@ -150,12 +158,16 @@ def _case_page(case_id: int, *, status: int = 200, escalate: EscalateForm | None
             closing[tracked.escalation.id] = CloseEscalationForm(formdata=None, prefix=f"close-{tracked.escalation.id}")
         if tracked.escalation.id in closing:
             closing[tracked.escalation.id].version.data = str(tracked.escalation.version)
+    deadline_form = DeadlineForm(formdata=None)
+    deadline_form.version.data = str(page.case.version)
+    deadline_form.deadline.data = page.case.schedule_deadline.isoformat() if page.case.schedule_deadline else ""
     asked = request.args.get("back")
     back = _safe_back(asked)
     return render_template("ui/case.html", title=f"{page.case.code} {page.case.project_name}", page=page,
-                           form=form, order=order, orders=ORDERS, lead_types=LEAD_TYPES, categories=CATEGORIES,
-                           back=back, keep_back=asked if asked == back else None,
-                           fmt=case_page.china_time, escalate=escalate, escalate_problems=escalate_problems or [],
+                           form=form, deadline_form=deadline_form, order=order, orders=ORDERS, lead_types=LEAD_TYPES,
+                           categories=CATEGORIES, back=back, keep_back=asked if asked == back else None,
+                           fmt=case_page.china_time, words=SCHEDULE_WORDS,
+                           escalate=escalate, escalate_problems=escalate_problems or [],
                            closing=closing, close_problems=close_problems or {}), status
 
 
@@ -206,6 +218,28 @@ def close_escalation(case_id: int, escalation_id: int) -> Any:
     session.rollback()
     return _case_page(case_id, status=status, closing={escalation_id: form},
                       close_problems={escalation_id: problems})
+
+
+
+@bp.post("/cases/<int:case_id>/deadline")
+@signed_in
+def set_deadline(case_id: int) -> Any:
+    """倒排工期: a city or province supervisor sets (or clears) the case's deadline."""
+    form = DeadlineForm()
+    if not form.validate_on_submit():  # the CSRF token
+        flash(gettext("表单已过期，请重试"), "danger")
+        return redirect(url_for("ui_cases.case", case_id=case_id) + "#schedule")
+    session = get_session()
+    try:
+        case = schedule.set_deadline(session, g.actor, case_id, form.deadline.data,
+                                     expected_version=form.expected_version())
+    except (Invalid, Conflict) as exc:  # Stale is a Conflict: someone changed the case since
+        session.rollback()
+        flash(exc.message, "danger")
+    else:
+        done = case.schedule_deadline
+        flash(gettext("已设定办理时限：%(day)s", day=done.isoformat()) if done else gettext("已取消办理时限"), "success")
+    return redirect(url_for("ui_cases.case", case_id=case_id) + "#schedule")
 
 
 @bp.get("/cases/<int:case_id>/diagram.json")
