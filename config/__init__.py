@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -56,10 +58,30 @@ class DefaultConfig:
     SMTP_STARTTLS: bool = False
     NOTIFY_WEBHOOK_URL: str | None = None
     NOTIFY_MAX_ATTEMPTS: int = 5
+    # 自动督办 (workflows/auto_escalation.py): [working days overdue, rung, level of the 安居办 in whose
+    # name the system raises it], ascending. HUIQIAN_AUTO_ESCALATION='[[3, "urge", "county"]]' replaces
+    # it (JSON); [] turns it off.
+    AUTO_ESCALATION: tuple = ((3, "urge", "county"), (10, "supervise", "city"), (20, "summon", "province"))
+    # Seconds between two passes of the background worker (`huiqian worker`, the demo, Celery beat).
+    WORKER_INTERVAL_SECONDS: int = 60
+    # Scale-out only: Celery's broker (workflows/celery_app.py). The embedded worker needs none.
+    CELERY_BROKER_URL: str = "redis://127.0.0.1:6379/0"
 
 
 class TestConfig(DefaultConfig):
     TESTING = True
+
+
+def setting(name: str) -> Any:
+    """A setting for code that runs without the web app (the Celery worker): HUIQIAN_<name> parsed as
+    JSON where it parses, as the app's from_prefixed_env reads it, else the default above."""
+    raw = os.environ.get(f"HUIQIAN_{name}")
+    if raw is None:
+        return getattr(DefaultConfig, name)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
 
 
 def instance_path() -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
@@ -38,6 +38,12 @@ class Escalation(Base):
         Index("ix_escalations_case", "case_id", "id"),
         # The target's inbox: its open escalations, newest first.
         Index("ix_escalations_target_outcome", "target_agency_id", "outcome", "id"),
+        # The policy raises each rung once per task (workflows/auto_escalation.py): two workers in the
+        # same moment cannot both insert it. Partial, so people may raise a rung again by hand; written
+        # "automatic = 1" on SQLite because its planner uses a partial index only for a query repeating
+        # the predicate as written, and the worker's query says automatic = 1 there.
+        Index("ux_escalations_automatic_task_level", "task_id", "level", unique=True,
+              sqlite_where=text("automatic = 1"), postgresql_where=text("automatic")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -72,3 +72,21 @@ def test_http_benchmark_completes_tasks_under_gunicorn_and_prints_figures(monkey
         assert per_s > 0 and 0 < p50 <= p95, row
     assert re.search(r"closed the connection after \d+ of 4 responses", "\n".join(lines))
     assert not any(line.startswith("postgresql") for line in lines)
+
+
+def test_worker_benchmark_raises_one_escalation_per_overdue_task_and_ends_with_the_pass_time(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _load_benchmark(monkeypatch, BENCHMARK.parent / "worker.py").main(
+        ["--tasks", "300", "--due", "30", "--rounds", "1", "--no-pg"])
+    lines = capsys.readouterr().out.strip().splitlines()
+
+    last = re.fullmatch(r"pass_seconds_300_30=(\d+\.\d\d)", lines[-1])
+    assert last, lines[-1]
+    assert math.isfinite(float(last.group(1)))
+    # backend, tasks, due, first pass s, ms/escalation, stmts, steady pass s, stmts
+    rows = [line.split() for line in lines if line.split()[:1] == ["sqlite"]]
+    assert [(r[1], r[2]) for r in rows] == [("300", "30"), ("300", "3"), ("60", "30")]
+    for r in rows:
+        assert float(r[3]) > 0 and int(r[5]) > int(r[2]) and int(r[7]) > 0, r
+    assert any("first pass 300_30 / 300_3" in line for line in lines)
+    assert not any(line.startswith("postgresql") for line in lines)

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -424,3 +429,56 @@ def test_a_supervisor_reclassifies_a_case_from_the_command_line(run):
     assert "已撤销）" in moved.output and "办理中）" in moved.output  # both category processes, in order
     unknown = run("reclassify", "NO-SUCH", "--to", "9", "--reason", "x", "--user", "220000-supervisor")
     assert unknown.exit_code != 0 and "不存在" in unknown.output
+
+
+def test_tick_runs_one_pass_of_the_worker_and_raises_each_escalation_once(run):
+    assert run("init").exit_code == 0
+    assert run("seed-demo", "--cases", "3").exit_code == 0
+    moment = "2027-06-01T09:00:00+08:00"  # a year on: every open demo task is long past its SLA
+    first = run("tick", "--now", moment)
+    assert first.exit_code == 0, first.output
+    summary = re.match(r"2027-06-01T09:00:00\+08:00：触发 \d+ 个案件的到期时限；自动督办 (\d+) 件（约谈 \1）",
+                       first.output.splitlines()[0])
+    assert summary and int(summary.group(1)) > 0, first.output
+    assert first.output.count("：自动约谈「") == int(summary.group(1))
+    again = run("tick", "--now", moment)
+    assert again.exit_code == 0 and "自动督办 0 件" in again.output.splitlines()[0]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("tick", "--now", "not-a-time"), "--now 不是合法的时间：not-a-time"),
+    (("tick", "--now", "1999-12-31T23:59:59+08:00"), "--now 的年份应在 2000–2100 之间"),
+    (("worker", "--interval", "0"), "--interval 间隔秒数应为 1–86400 之间的整数"),
+    (("worker", "--interval", "soon"), "--interval 间隔秒数应为 1–86400 之间的整数"),
+])
+def test_tick_and_worker_refuse_bad_options_in_chinese(run, args, expected):
+    result = run(*args)
+    assert result.exit_code == 1 and expected in result.output, result.output
+
+
+def test_tick_refuses_a_bad_policy_naming_the_rule(run, monkeypatch):
+    assert run("init").exit_code == 0
+    monkeypatch.setenv("HUIQIAN_AUTO_ESCALATION", '[[3, "urge", "county"], [2, "supervise", "city"]]')
+    result = run("tick")
+    assert result.exit_code == 1 and "自动督办规则 AUTO_ESCALATION 第 2 条：工作日数应逐条递增" in result.output
+
+
+def test_worker_runs_passes_until_sigterm_and_stops_cleanly(run, tmp_path):
+    assert run("init").exit_code == 0
+    worker = subprocess.Popen([sys.executable, "-m", "webapp.cli", "worker", "--interval", "1"], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in worker.stdout:  # the first pass's line, then stop it
+            lines.append(line)
+            if "自动督办" in line:
+                break
+        assert lines[0].startswith("后台任务已启动：每 1 秒运行一次"), lines
+        worker.send_signal(signal.SIGTERM)
+        rest, _ = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, rest
+    assert "收到停止信号" in rest and re.search(r"后台任务已停止，共运行 \d+ 次。", rest), rest

@@ -34,7 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     engine = db.make_engine(app.config["DATABASE_URL"])
     app.extensions["huiqian"] = {"engine": engine, "sessions": db.make_session_factory(engine)}
     processes.configure(app.config["BPMN_DIR"])
-    notifications.configure(notification_channels(app.config))
+    notifications.configure(notifications.channels_from(app.config.get))
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -50,15 +50,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .views import bp
     app.register_blueprint(bp)
     return app
-
-
-def notification_channels(config: Any) -> notifications.Channels:
-    """The delivery channels the configuration names (none: the in-app centre only)."""
-    return notifications.Channels(
-        smtp_host=config.get("SMTP_HOST") or None, smtp_port=int(config.get("SMTP_PORT") or 25),
-        smtp_username=config.get("SMTP_USERNAME") or None, smtp_password=config.get("SMTP_PASSWORD") or None,
-        smtp_sender=config.get("SMTP_SENDER") or "huiqian@localhost", smtp_starttls=bool(config.get("SMTP_STARTTLS")),
-        webhook_url=config.get("NOTIFY_WEBHOOK_URL") or None, max_attempts=int(config.get("NOTIFY_MAX_ATTEMPTS") or 5))
 
 
 def get_session() -> Any:

@@ -6,9 +6,11 @@ import errno
 import getpass
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +23,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.orm import Session
 
-from models import USER_ROLES, User
-from workflows import case_queries, db, demo, history, inbox, processes, tasks, timers
+from models import ESCALATION_LEVELS, USER_ROLES, User
+from workflows import auto_escalation, case_queries, db, demo, history, inbox, jobs, processes, tasks, timers
 from workflows.engine import bootstrap
 from workflows.engine.evaluator import CHINA
 from workflows.engine.specs import LIFECYCLE_PROCESS, decode_source, parse_sources, read_directory
@@ -295,6 +297,11 @@ def demo_cmd(ctx: click.Context, host: str | None, port: str | None) -> None:
     ctx.invoke(init_cmd)
     ctx.invoke(seed_demo_cmd, count=40)
     click.echo(f"网页地址：{_url(*address)}    接口文档：{_url(*address)}api/v1/docs")
+    # The embedded worker beside the server: timers fire and overdue tasks are escalated while the demo
+    # runs; its first pass runs in the background, so the server starts at once.
+    interval = int(current_app.config["WORKER_INTERVAL_SECONDS"])
+    jobs.start_thread(current_app.extensions["huiqian"]["sessions"], interval=interval, policy=_policy())
+    click.echo(f"后台任务已在本进程内启动，每 {interval} 秒运行一次（到期时限、自动督办）。")
     _run_server(*address)
 
 
@@ -418,28 +425,88 @@ def complete_cmd(task_id: str | None, username: str | None, data: str, reason: s
 TIMER_YEARS = (2000, 2100)
 
 
+def _parse_now(now_text: str | None) -> datetime | None:
+    """--now of `timers` and `tick`: ISO, China time when no zone is given; None: the clock."""
+    if not now_text:
+        return None
+    try:
+        now = datetime.fromisoformat(now_text)
+    except ValueError:
+        _fail(f"--now 不是合法的时间：{printable(now_text, 60)}，示例 2026-10-01T00:00:00+08:00")
+    # Far years overflow when shifted between time zones (0001-01-01+08:00 is before year 1 in UTC).
+    if not TIMER_YEARS[0] <= now.year <= TIMER_YEARS[1]:
+        _fail(f"--now 的年份应在 {TIMER_YEARS[0]}–{TIMER_YEARS[1]} 之间（收到：{printable(now_text, 60)}）")
+    return now.replace(tzinfo=CHINA) if now.tzinfo is None else now
+
+
 @main.command("timers")
 @click.option("--now", "now_text", default=None, help="按此时刻触发到期时限（ISO 格式，默认当前时间；无时区按北京时间）")
 @with_appcontext
 def timers_cmd(now_text: str | None) -> None:
     """触发已到期的流程时限（如第一类9月30日未判决、第二/五类年底回迁）。"""
-    now = None
-    if now_text:
-        try:
-            now = datetime.fromisoformat(now_text)
-        except ValueError:
-            _fail(f"--now 不是合法的时间：{printable(now_text, 60)}，示例 2026-10-01T00:00:00+08:00")
-        # Far years overflow when shifted between time zones (0001-01-01+08:00 is before year 1 in UTC).
-        if not TIMER_YEARS[0] <= now.year <= TIMER_YEARS[1]:
-            _fail(f"--now 的年份应在 {TIMER_YEARS[0]}–{TIMER_YEARS[1]} 之间（收到：{printable(now_text, 60)}）")
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=CHINA)
-    run = timers.fire_due_timers(get_session(), now)
+    run = timers.fire_due_timers(get_session(), _parse_now(now_text))
     click.echo(f"{run.now.astimezone(CHINA).isoformat()}：触发 {len(run.fired)} 个案件的到期时限"
                + (f"，{len(run.conflicts)} 个案件正被修改，下次再处理" if run.conflicts else ""))
     for f in run.fired:
         opened = "、".join(o["name"] for o in f["opened"]) or "无"
         click.echo(f"  {f['case_code']}：新任务 {opened}")
+
+
+def _echo_pass(result: jobs.PassResult) -> None:
+    click.echo(result.summary())
+    for f in result.timers.fired:
+        opened = "、".join(o["name"] for o in f["opened"]) or "无"
+        click.echo(f"  {f['case_code']}：时限到期，新任务 {opened}")
+    for e in result.escalations.raised:
+        click.echo(f"  {e['case_code']}：自动{ESCALATION_LEVELS[e['level']]}「{e['task']}」"
+                   f"（逾期 {e['overdue_workdays']} 个工作日）")
+    for f in result.timers.failed:
+        click.echo(f"  {f['case_code']}：时限触发失败，{f['retry_at'].astimezone(CHINA):%Y-%m-%d %H:%M} 重试："
+                   f"{printable(f['error'], 200)}")
+    for f in result.escalations.failed:
+        click.echo(f"  任务 #{f['task_id']}：自动督办失败：{printable(f['error'], 200)}")
+
+
+def _policy() -> tuple:
+    try:
+        return auto_escalation.parse_policy(current_app.config["AUTO_ESCALATION"])
+    except HuiqianError as exc:
+        _fail_with(exc)
+
+
+@main.command("tick")
+@click.option("--now", "now_text", default=None, help="按此时刻运行（ISO 格式，默认当前时间；无时区按北京时间）")
+@with_appcontext
+def tick_cmd(now_text: str | None) -> None:
+    """运行一次后台任务：触发到期的流程时限，检查办理时限并按规则自动催办、督办、约谈。"""
+    now = _parse_now(now_text)
+    _echo_pass(jobs.run_pass(get_session(), now, _policy()))
+
+
+@main.command("worker")
+@click.option("--interval", "interval_text", default=None,
+              help="两次运行之间的秒数（1–86400，默认取配置 WORKER_INTERVAL_SECONDS，即 60）")
+@with_appcontext
+def worker_cmd(interval_text: str | None) -> None:
+    """后台任务常驻运行（无需消息队列）：每隔一段时间运行一次 tick；Ctrl+C 或 SIGTERM 在本次运行结束后退出。"""
+    interval = _bounded_int(interval_text if interval_text is not None
+                            else current_app.config["WORKER_INTERVAL_SECONDS"], "--interval 间隔秒数", 1, 86400)
+    policy = _policy()
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        click.echo(f"收到{'中断' if signum == signal.SIGINT else '停止'}信号，本次运行结束后退出。")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"后台任务已启动：每 {interval} 秒运行一次（{_engine().url.render_as_string(hide_password=True)}）")
+    try:
+        passes = jobs.run_forever(current_app.extensions["huiqian"]["sessions"], interval=interval, stop=stop,
+                                  policy=policy, report=_echo_pass)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"后台任务已停止，共运行 {passes} 次。")
 
 
 # A design-time tool (Node.js + elkjs), run as a separate process rather than imported: the

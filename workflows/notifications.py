@@ -85,6 +85,16 @@ def channels() -> Channels:
     return _channels
 
 
+def channels_from(get: Callable[[str], Any]) -> Channels:
+    """The channels a configuration names (`get`: the app's config.get, or config.setting for the
+    Celery worker); none configured: the in-app centre only."""
+    return Channels(
+        smtp_host=get("SMTP_HOST") or None, smtp_port=int(get("SMTP_PORT") or 25),
+        smtp_username=get("SMTP_USERNAME") or None, smtp_password=get("SMTP_PASSWORD") or None,
+        smtp_sender=get("SMTP_SENDER") or "huiqian@localhost", smtp_starttls=bool(get("SMTP_STARTTLS")),
+        webhook_url=get("NOTIFY_WEBHOOK_URL") or None, max_attempts=int(get("NOTIFY_MAX_ATTEMPTS") or 5))
+
+
 # ---------------------------------------------------------------------------------------------
 # Writing
 

@@ -219,6 +219,68 @@ def workdays_between(session: Session, after: date, through: date) -> tuple[int,
     return counted, tuple(sorted(uncovered))
 
 
+class WorkdaysBack:
+    """Working days counted backwards from a moment: how many whole working days lie between a past
+    deadline and `now`, and the cutoff a deadline must fall before to be N working days overdue.
+
+    A working day counts once it is over, so the counting runs from yesterday (China time) back. The
+    calendar is read as the walk needs it, a growing window per statement, so one object serves a whole
+    worker pass with a handful of statements however many tasks it counts for. For anyone.
+    """
+
+    _FIRST_WINDOW = 60
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self._session = session
+        self._today = _china_day(now, field="now", label="当前时间")
+        self._worked: list[date] = []  # working days from yesterday backwards
+        self._reached = self._today  # the earliest day looked at so far
+        self._entries = _Entries({}, set())
+        self._loaded_from = self._today
+
+    def _walk_to(self, day: date) -> None:
+        """Look at every day back to `day` (inclusive)."""
+        floor = date(inputs.MIN_YEAR, 1, 1)
+        day = max(day, floor)
+        while self._reached > day:
+            if self._reached - timedelta(days=1) < self._loaded_from:
+                span = max(self._FIRST_WINDOW, (self._today - self._loaded_from).days)
+                first = max(self._loaded_from - timedelta(days=span), floor)
+                self._entries.merge(_load(self._session, first, self._loaded_from - timedelta(days=1)))
+                self._loaded_from = first
+            self._reached -= timedelta(days=1)
+            works, _ = _works(self._reached, self._entries)
+            if works:
+                self._worked.append(self._reached)
+
+    def cutoff(self, n: int) -> datetime:
+        """The moment a deadline must be before to be at least `n` working days overdue: the start
+        (China time, returned in UTC) of the n-th working day before today. A deadline on that day
+        itself has only n - 1 whole working days after it."""
+        n = int(inputs.finite_number(n, field="working_days", label="工作日数", integer=True, minimum=1,
+                                     maximum=MAX_WORKDAYS))
+        while len(self._worked) < n and self._reached > date(inputs.MIN_YEAR, 1, 1):
+            self._walk_to(self._reached - timedelta(days=self._FIRST_WINDOW))
+        day = self._worked[n - 1] if len(self._worked) >= n else date(inputs.MIN_YEAR, 1, 1)
+        return datetime.combine(day, time.min, CHINA).astimezone(UTC)
+
+    def overdue(self, deadline: datetime) -> int:
+        """Whole working days between `deadline` (aware) and now: those after its day, up to yesterday."""
+        due_day = _china_day(deadline, field="deadline", label="办理时限")
+        if due_day >= self._today:
+            return 0
+        self._walk_to(due_day + timedelta(days=1))
+        # _worked runs backwards: count the days later than the deadline's.
+        low, high = 0, len(self._worked)
+        while low < high:
+            mid = (low + high) // 2
+            if self._worked[mid] > due_day:
+                low = mid + 1
+            else:
+                high = mid
+        return low
+
+
 def _year(value: Any, field: str = "year") -> int:
     return int(inputs.finite_number(value, field=field, label="年份", integer=True,
                                     minimum=inputs.MIN_YEAR, maximum=inputs.MAX_YEAR))
