@@ -363,3 +363,21 @@ def test_the_app_configures_the_channels_from_its_settings(engine, tmp_path) -> 
     configured = notifications.channels()
     assert (configured.smtp_host, configured.smtp_port, configured.smtp_starttls) == ("mail.example.gov.cn", 587, True)
     assert (configured.webhook_url, configured.max_attempts) == ("http://im.example.gov.cn/hook", 3)
+
+
+def test_an_agency_escalation_is_copied_to_the_desks_that_serve_the_leader(session, people, case):  # noqa: ANN001
+    housing, desk = people.officer("榆树市", "housing"), people.officer("榆树市", "supervision")
+    government = people.officer("榆树市", "government")
+    raised = escalations.escalate(session, people.supervisor("长春市"), case.id, level="urge", reason="停工",
+                                  agency_id=housing.agency_id, now=NOW)
+    for person in (desk, government):
+        [copy] = _mine(session, person)
+        assert copy.title.startswith("抄送：催办") and case.responsible_leader in copy.body
+        assert copy.escalation_id == raised.id
+    assert [n.kind for n in _mine(session, housing)] == ["escalated"]
+    session.rollback()
+    from models import CaseEvent
+    event = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                    CaseEvent.kind == "escalated")).one()
+    assert f"已抄送包保领导{case.responsible_leader}" in event.summary
+    assert event.data["copied_to_leader"] == case.responsible_leader

@@ -188,7 +188,11 @@ def escalate(session: Session, actor: User, case_id: int, *, level: str, reason:
     summary = f"{history.actor_label(actor)}对{whom}{ESCALATION_LEVELS[level]}：{cleaned}"
     if deadline is not None:
         summary += f"（限 {deadline.due_day.isoformat()} 前答复{'，期限暂按周末推算' if deadline.provisional else ''}）"
+    copied = case.responsible_leader if agency is not None and case.responsible_leader else None
+    if copied:
+        summary += f"；已抄送包保领导{copied}"
     history.record(session, case, "escalated", summary, actor=actor, task=task, at=now, data={
+        "copied_to_leader": copied,
         "escalation_id": escalation.id, "level": level, "target": target,
         "agency_id": agency.id if agency is not None else None,
         "leader": case.responsible_leader if agency is None else None, "reason": cleaned, "automatic": False,

@@ -193,7 +193,19 @@ def escalation_raised(session: Session, escalation: Escalation, now: datetime) -
                   f"{who}{escalation.level_label}：{case.code} {case.project_name}"[:200],
                   f"督办事由：{escalation.reason}\n请及时签阅并答复。", case_id=case.id,
                   task_id=escalation.task_id, escalation_id=escalation.id)
-    notify(session, [(draft, _escalation_targets(session, escalation))], now=now)
+    targets = _escalation_targets(session, escalation)
+    drafts = [(draft, targets)]
+    if escalation.target_agency_id is not None and case.responsible_leader:
+        # The 催办通知书 is copied to the case's 包保领导, whom the county's 安居办 and government office
+        # serve: they see it too, marked as a copy.
+        copy = Draft("escalated", f"copied:{escalation.id}",
+                     f"抄送：{who}{escalation.level_label}{escalation.target_label}：{case.code} {case.project_name}"[:200],
+                     f"抄送包保领导{case.responsible_leader}。督办事由：{escalation.reason}", case_id=case.id,
+                     task_id=escalation.task_id, escalation_id=escalation.id)
+        desks = session.scalars(select(Agency.id).where(Agency.region_id == case.region_id,
+                                                        Agency.role.in_(LEADER_DESKS)))
+        drafts.append((copy, [u for u in agency_people(session, desks) if u not in targets]))
+    notify(session, drafts, now=now)
 
 
 def escalation_acknowledged(session: Session, escalation: Escalation, reader: User, now: datetime) -> None:
