@@ -45,6 +45,9 @@ class DefaultConfig:
     # the inbox's but nearer: its deadline is a few working days, not weeks.
     ESCALATION_DUE_NEAR_DAYS: int = 3
     ESCALATION_DUE_SOON_DAYS: int = 1
+    # Where a locality colours some rungs differently: {"summon": [5, 2]} gives 约谈 blue within 5 days and
+    # yellow within 2 (HUIQIAN_ESCALATION_DUE_DAYS_BY_LEVEL as JSON); rungs not named use the two above.
+    ESCALATION_DUE_DAYS_BY_LEVEL: dict = {}  # noqa: RUF012 - a setting, read, never mutated
     # Rows in one XLSX export of the inbox; past it the file says it was cut short.
     INBOX_EXPORT_MAX_ROWS: int = 10_000
     # Notifications beyond the in-app centre (HUIQIAN_SMTP_HOST, HUIQIAN_NOTIFY_WEBHOOK_URL, ...): e-mail to

@@ -252,3 +252,36 @@ def test_services_refuse_in_the_same_order_as_the_api(session, people, driver, c
     page = escalations.my_escalations(session, people.officer("榆树市", "government"))
     assert [e.id for e in page.items] == [raised.id]
     assert escalations.my_escalations(session, people.user("吉林省", "supervision", "auditor")).total == 0
+
+
+# --- the 督办单 colours per rung ----------------------------------------------------------------------
+
+def test_a_rung_coloured_by_its_own_thresholds(session, people, case):  # noqa: ANN001
+    from datetime import timedelta
+    housing = people.agency("榆树市", "housing")
+    city, province = people.supervisor("长春市"), people.supervisor("吉林省")
+    urge = escalations.escalate(session, city, case.id, level="urge", reason=REASON, agency_id=housing.id,
+                                due_in_workdays=5, now=NOW)
+    summon = escalations.escalate(session, province, case.id, level="summon", reason=REASON,
+                                  agency_id=housing.id, due_in_workdays=5, now=NOW)
+    later = urge.due_at - timedelta(days=4)  # four days before both deadlines
+    plain = escalations.tracked([urge, summon], later, 3, 1)
+    assert [t.deadline.level for t in plain] == [None, None]
+    by_level = escalations.colour_days({"summon": [5, 2]})
+    coloured = escalations.tracked([urge, summon], later, 3, 1, by_level)
+    assert [t.deadline.level for t in coloured] == [None, "near"]
+
+
+@pytest.mark.parametrize("setting", [[["summon", 5, 2]], {"meeting": [5, 2]}, {"summon": [2, 5]},
+                                     {"summon": [5]}, {"summon": [5, True]}, {"summon": [400, 2]}])
+def test_a_wrong_colour_setting_is_refused_naming_it(setting) -> None:  # noqa: ANN001
+    with pytest.raises(Invalid) as refused:
+        escalations.colour_days(setting)
+    assert list(refused.value.errors) == ["ESCALATION_DUE_DAYS_BY_LEVEL"]
+
+
+def test_the_app_does_not_start_with_a_wrong_colour_setting(engine) -> None:  # noqa: ANN001
+    from webapp import create_app
+    with pytest.raises(Invalid, match="未知的督办级别"):
+        create_app({"DATABASE_URL": engine.url.render_as_string(hide_password=False), "SECRET_KEY": "x",
+                    "ESCALATION_DUE_DAYS_BY_LEVEL": {"meeting": [5, 2]}})

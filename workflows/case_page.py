@@ -220,7 +220,8 @@ def may_reclassify(actor: User, case: Case) -> bool:
 
 
 def case_page(session: Session, actor: User, case_id: int, *, page: int = 1, newest_first: bool = True,
-              now: datetime | None = None, near_days: int = 3, soon_days: int = 1) -> CasePage:
+              now: datetime | None = None, near_days: int = 3, soon_days: int = 1,
+              by_level: escalations.ByLevel | None = None) -> CasePage:
     """Everything the case page shows (see the module's docstring); the diagrams without their XML
     (the page's script fetches it); the escalations with their deadline colours (`near_days`,
     `soon_days`: escalations.case_panel).
@@ -234,7 +235,7 @@ def case_page(session: Session, actor: User, case_id: int, *, page: int = 1, new
                     newest_first, diagram.case_diagram(session, actor, case.id),
                     may_reclassify(actor, case), actor.active and actor.role == "supervisor",
                     escalations.case_panel(session, actor, case, near_days=near_days, soon_days=soon_days,
-                                           now=now),
+                                           by_level=by_level, now=now),
                     schedule.case_schedule(session, actor, case.id, now=now),
                     case.status == "open" and schedule.may_set_deadline(actor))
 

@@ -356,13 +356,41 @@ class Tracked:
     deadline: inbox.Deadline
 
 
-def tracked(items: list[Escalation], now: datetime, near_days: int, soon_days: int) -> list[Tracked]:
+ByLevel = dict[str, tuple[int, int]]
+
+
+def colour_days(by_level: Any, *, setting: str = "ESCALATION_DUE_DAYS_BY_LEVEL") -> ByLevel:
+    """The per-rung 督办单 thresholds a setting gives ({"summon": [5, 2]}: blue within 5 days, yellow
+    within 2), checked: rungs of the ladder, whole days 0–365, the blue span not shorter than the
+    yellow. Invalid naming the setting otherwise."""
+    if by_level in (None, {}):
+        return {}
+    if not isinstance(by_level, dict):
+        inputs.refuse(setting, setting, "应为 {级别: [蓝色天数, 黄色天数]}，如 {\"summon\": [5, 2]}")
+    out: ByLevel = {}
+    for level, pair in by_level.items():
+        if level not in ESCALATION_LEVELS:
+            inputs.refuse(setting, setting, f"未知的督办级别 {inputs.printable(level)}，应为 "
+                          + "、".join(ESCALATION_LEVELS))
+        ok = isinstance(pair, list | tuple) and len(pair) == 2 and all(
+            isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 365 for d in pair)
+        if not ok or pair[0] < pair[1]:
+            inputs.refuse(setting, setting, f"{ESCALATION_LEVELS[level]}应为 [蓝色天数, 黄色天数]，"
+                          "0–365 的整数且蓝色不少于黄色")
+        out[level] = (pair[0], pair[1])
+    return out
+
+
+def tracked(items: list[Escalation], now: datetime, near_days: int, soon_days: int,
+            by_level: ByLevel | None = None) -> list[Tracked]:
     """Each escalation with its deadline state as of `now` (for escalations the caller already read
-    within the reader's jurisdiction). No statements."""
+    within the reader's jurisdiction), coloured by its rung's thresholds (`by_level`, else `near_days`
+    and `soon_days`). No statements."""
     out = []
     for item in items:
         if item.outcome == "open":
-            state = inbox.open_deadline(item.due_at, now, near_days=near_days, soon_days=soon_days)
+            near, soon = (by_level or {}).get(item.level, (near_days, soon_days))
+            state = inbox.open_deadline(item.due_at, now, near_days=near, soon_days=soon)
         else:
             state = inbox.Deadline(None, item.outcome_label)
         out.append(Tracked(item, state))
@@ -383,7 +411,7 @@ class CasePanel:
 
 
 def case_panel(session: Session, actor: User, case: Case, *, near_days: int = 3, soon_days: int = 1,
-               now: datetime | None = None) -> CasePanel:
+               by_level: ByLevel | None = None, now: datetime | None = None) -> CasePanel:
     """What the case page shows of the ladder for `case` (which the caller has already read within
     the actor's jurisdiction, e.g. through case_queries.case_detail). Targets offered: the agencies of
     the case's county but the reader's own, and the 包保领导. Reads only."""
@@ -394,10 +422,11 @@ def case_panel(session: Session, actor: User, case: Case, *, near_days: int = 3,
                                                          Agency.id != actor.agency_id).order_by(Agency.id))) \
         if levels else []
     closable = frozenset(e.id for e in found if e.outcome != "closed" and can_close(session, actor, e))
-    return CasePanel(tracked(found, now, near_days, soon_days), levels, agencies, case.responsible_leader, closable)
+    return CasePanel(tracked(found, now, near_days, soon_days, by_level), levels, agencies, case.responsible_leader, closable)
 
 
-def addressed_to_me(session: Session, actor: User, *, near_days: int = 3, soon_days: int = 1, limit: int = 50,
+def addressed_to_me(session: Session, actor: User, *, near_days: int = 3, soon_days: int = 1,
+                    by_level: ByLevel | None = None, limit: int = 50,
                     now: datetime | None = None) -> inputs.Page[Tracked]:
     """The open escalations addressed to the actor (as `my_escalations`: the newest `limit` of them),
     each with its deadline state, those not yet read (已阅) first, then by deadline. One statement, and
@@ -416,7 +445,7 @@ def addressed_to_me(session: Session, actor: User, *, near_days: int = 3, soon_d
                                                                 .subquery())) or 0
     far = datetime.max.replace(tzinfo=now.tzinfo)
     ordered = sorted(items, key=lambda e: (e.acknowledged_at is not None, e.due_at or far, e.id))
-    return inputs.Page(tracked(ordered, now, near_days, soon_days), total, limit, 0)
+    return inputs.Page(tracked(ordered, now, near_days, soon_days, by_level), total, limit, 0)
 
 
 def count_addressed(session: Session, actor: User) -> int:

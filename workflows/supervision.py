@@ -182,7 +182,7 @@ def furthest_behind(counties: list[CountyRow], limit: int = BEHIND_SHOWN) -> lis
 
 
 def open_escalations(session: Session, scope: Region, now: datetime, *, near_days: int, soon_days: int,
-                     limit: int = ESCALATIONS_SHOWN) -> OpenEscalations:
+                     by_level: escalations.ByLevel | None = None, limit: int = ESCALATIONS_SHOWN) -> OpenEscalations:
     """The escalations not yet closed on cases within `scope` (two statements: the counts by rung and
     state, and the first `limit` rows in the order of OpenEscalations)."""
     inside = Case.region_id.in_(select(Region.id).where(Region.path.startswith(scope.path)))
@@ -193,10 +193,10 @@ def open_escalations(session: Session, scope: Region, now: datetime, *, near_day
                func.count(when((late, Escalation.id))))
         .join(Case, Escalation.case_id == Case.id).where(inside, not_closed)
         .group_by(Escalation.level, Escalation.outcome))
-    by_level = dict.fromkeys(ESCALATION_LEVELS, 0)
+    counted = dict.fromkeys(ESCALATION_LEVELS, 0)
     total = unanswered = overdue = 0
     for level, outcome, count, late_count in counts:
-        by_level[level] = by_level.get(level, 0) + count
+        counted[level] = counted.get(level, 0) + count
         total += count
         unanswered += count if outcome == "open" else 0
         overdue += late_count
@@ -206,12 +206,12 @@ def open_escalations(session: Session, scope: Region, now: datetime, *, near_day
         .order_by(when((Escalation.outcome == "open", 0), else_=1), when((late, 0), else_=1), rank.desc(),
                   when((Escalation.due_at.is_(None), 1), else_=0), Escalation.due_at, Escalation.id)
         .limit(limit)).unique())
-    return OpenEscalations(by_level, escalations.tracked(rows, now, near_days, soon_days), total, unanswered,
+    return OpenEscalations(counted, escalations.tracked(rows, now, near_days, soon_days, by_level), total, unanswered,
                            overdue)
 
 
 def dashboard(session: Session, actor: User, *, now: datetime | None = None, near_days: int = 3,
-              soon_days: int = 1) -> Dashboard:
+              soon_days: int = 1, by_level: escalations.ByLevel | None = None) -> Dashboard:
     """The dashboard of the supervisor's jurisdiction: per place (the case's county) the open cases
     (办理中) by category, cases awaiting closeout, households overdue and resettled, overdue open
     tasks and cases at risk of missing their deadline (倒排工期, AT_RISK_SHOWN of them); the longest
@@ -232,6 +232,7 @@ def dashboard(session: Session, actor: User, *, now: datetime | None = None, nea
     pending = extensions.pending_extensions(session, actor, limit=EXTENSIONS_SHOWN)
     return Dashboard(scope, counties, _totals(scope, counties), overdue, late.total, furthest_behind(counties),
                      BEHIND_RULE, now,
-                     open_escalations(session, scope, now, near_days=near_days, soon_days=soon_days),
+                     open_escalations(session, scope, now, near_days=near_days, soon_days=soon_days,
+                                      by_level=by_level),
                      workdays.uncovered_years_ahead(session, now, 1), pending, at_risk, at_risk_total)
 

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import User
+from workflows import escalations
 from workflows import notifications as notices  # not `notifications`: the page module of that name
 from workflows.engine.evaluator import CHINA
 
@@ -48,10 +49,12 @@ def local_path(target: str | None) -> str | None:
     return None if parts.scheme or parts.netloc else target
 
 
-def escalation_days() -> dict[str, int]:
-    """The 督办单 colour thresholds from the settings, as the escalation reads take them."""
+def escalation_days() -> dict[str, Any]:
+    """The 督办单 colour thresholds from the settings, as the escalation reads take them (checked when
+    the app starts: init_app)."""
     config = current_app.config
-    return {"near_days": int(config["ESCALATION_DUE_NEAR_DAYS"]), "soon_days": int(config["ESCALATION_DUE_SOON_DAYS"])}
+    return {"near_days": int(config["ESCALATION_DUE_NEAR_DAYS"]), "soon_days": int(config["ESCALATION_DUE_SOON_DAYS"]),
+            "by_level": escalations.colour_days(config.get("ESCALATION_DUE_DAYS_BY_LEVEL"))}
 
 
 def signed_in_only() -> Any:
@@ -82,6 +85,8 @@ def init_app(app: Flask) -> None:
     # app object is created.
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", TRANSLATIONS)
     csrf.init_app(app)
+    # A wrong colour setting stops the app at start with the sentence saying what is wrong, not a page later.
+    escalations.colour_days(app.config.get("ESCALATION_DUE_DAYS_BY_LEVEL"))
     babel.init_app(app, locale_selector=_locale)
     app.jinja_env.globals["china_time"] = china_time
 
@@ -159,7 +164,6 @@ def _nav_counts(user: User | None) -> dict[str, int]:
     if g.get("escalations_addressed") is not None:  # the inbox has just counted them
         count = g.escalations_addressed
         return {"ui_inbox.inbox": count} if count else {}
-    from workflows import escalations
     try:
         count = escalations.count_addressed(get_session(), user)
     except SQLAlchemyError:
