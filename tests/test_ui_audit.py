@@ -164,3 +164,14 @@ def test_auditor_menu_has_the_audit_pages(app, auditor) -> None:
     assert 'href="/audit"' in _client(app, auditor).get("/").get_data(as_text=True)
     visitor = app.test_client().get("/audit/cases/1/print")
     assert visitor.status_code == 302 and "/login?next=/audit/cases/1/print" in visitor.headers["Location"]
+
+
+def test_printable_history_gives_each_evidence_files_hash(app, session, driver, people, auditor) -> None:
+    import hashlib
+    case = driver.new_case(1, "榆树市")
+    driver.to_court_judgment(case)
+    driver.complete(case, "court_judgment")
+    expected = hashlib.sha256(b"%PDF-1.7 test scan").hexdigest()
+    html = _client(app, auditor).get(f"/audit/cases/{case.id}/print").get_data(as_text=True)
+    assert f'data-sha256="{expected}"' in html and f"<code>{expected}</code>" in html
+    assert "附件：" in html

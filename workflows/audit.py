@@ -18,6 +18,7 @@ from models import EVENT_KINDS, Case, CaseEvent, Region, User
 from models.history import CHANNELS
 
 from . import case_queries, inputs, permissions
+from .case_page import file_refs
 from .engine import clock
 from .engine.evaluator import CHINA
 from .errors import Forbidden
@@ -53,6 +54,14 @@ class CaseRecord:
     case: Case
     events: list[EventEntry]
     exported_at: datetime
+
+    @staticmethod
+    def files(entry: EventEntry) -> list[dict[str, Any]]:
+        """The evidence files a completed task's form referred to, each with its SHA-256 (what the
+        printed history gives an auditor to check a file against)."""
+        if entry.event.kind != "task_completed":
+            return []
+        return [ref for _, ref in file_refs((entry.event.data or {}).get("data"))]
 
 
 def _day(value: date | str | None, *, field: str, label: str, end: bool) -> datetime | None:

@@ -91,7 +91,7 @@ class TimelineEntry:
         return duration_text(self.took) if self.took is not None else None
 
 
-def _file_refs(data: Any) -> list[tuple[str, dict[str, Any]]]:
+def file_refs(data: Any) -> list[tuple[str, dict[str, Any]]]:
     """(field key, reference) for every file reference in a completed task's form data."""
     if not isinstance(data, dict):
         return []
@@ -111,7 +111,7 @@ def _entries(session: Session, case: Case, page: inputs.Page[Any]) -> list[Timel
     task_rows = {row.id: row for row in session.execute(
         select(Task.id, Task.process_id, Task.bpmn_id, Task.created_at).where(Task.id.in_(task_ids)))} \
         if task_ids else {}
-    refs = {e.id: _file_refs((e.data or {}).get("data")) for e in events if e.kind == "task_completed"}
+    refs = {e.id: file_refs((e.data or {}).get("data")) for e in events if e.kind == "task_completed"}
     shas = {ref["sha256"] for found in refs.values() for _, ref in found}
     stored: dict[str, int] = {}
     if shas:
