@@ -191,3 +191,28 @@ def test_every_label_of_the_models_is_in_the_catalog() -> None:
     shown = {"CASE_STATUSES", "CATEGORIES", "LEAD_TYPES", "TASK_STATUSES", "EVENT_KINDS", "CHANNELS", "USER_ROLES",
              "AGENCY_ROLES", "ESCALATION_LEVELS", "ESCALATION_OUTCOMES", "EXTENSION_STATUSES", "NOTIFICATION_KINDS"}
     assert shown <= set(LABELS)
+
+
+def test_the_inbox_export_follows_the_readers_language(app, session, driver) -> None:
+    import io
+
+    from openpyxl import load_workbook
+    case = driver.new_case(2, "榆树市")
+    officer = driver.officer_for(driver.task(case, "intake_verify"))
+    client = app.test_client()
+    _sign_in(client, officer)
+
+    def sheets() -> tuple[list, list]:
+        book = load_workbook(io.BytesIO(client.get("/inbox/export.xlsx?category=2").get_data()))
+        tasks, about = book.worksheets
+        return [c.value for c in next(tasks.iter_rows(max_row=2))] + \
+            [c.value for c in list(tasks.iter_rows(min_row=2, max_row=2))[0]], \
+            [[c.value for c in row] for row in about.iter_rows()]
+
+    row, about = sheets()
+    assert row[0] == "任务编号" and "第2类 已开工" in row and ["类别", "第2类 已开工"] in about
+    _choose(client, "en")
+    row, about = sheets()
+    assert row[0] == "Task no." and "已开工" not in " ".join(str(v) for v in row)
+    assert any("Construction under way" in str(v) for v in row)
+    assert about[0][0] == "View" and "Construction under way" in about[2][1]

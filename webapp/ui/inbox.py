@@ -83,11 +83,14 @@ class Filters:
 
     @property
     def due_label(self) -> str:
-        return DUE_CHOICES.get(self.due, "全部")
+        return gettext(DUE_CHOICES.get(self.due, "全部"))
 
     @property
     def category_label(self) -> str:
-        return f"第{self.category}类 {CATEGORIES[int(self.category)]}" if self.category else "全部"
+        if not self.category:
+            return gettext("全部")
+        return gettext("第%(category)s类 %(category_label)s", category=self.category,
+                       category_label=gettext(CATEGORIES[int(self.category)]))
 
     def url(self, **changes: Any) -> str:
         query = self.query(**changes)
@@ -181,7 +184,7 @@ def export() -> Any:
         found = listing(filters, export_rows=cap)
     except Invalid as exc:
         return _render(filters, dict(exc.errors) or {"_": [exc.message]}, status=400)
-    return workbook_response(found, filters, TABS[filters.view], cap)
+    return workbook_response(found, filters, gettext(TABS[filters.view]), cap)
 
 
 @bp.post("/inbox/filters")
