@@ -301,7 +301,7 @@ def demo_cmd(ctx: click.Context, host: str | None, port: str | None) -> None:
     # runs; its first pass runs in the background, so the server starts at once.
     interval = int(current_app.config["WORKER_INTERVAL_SECONDS"])
     jobs.start_thread(current_app.extensions["huiqian"]["sessions"], interval=interval, policy=_policy())
-    click.echo(f"后台任务已在本进程内启动，每 {interval} 秒运行一次（到期时限、自动督办）。")
+    click.echo(f"后台任务已在本进程内启动，每 {interval} 秒运行一次（到期时限、自动督办、通知）。")
     _run_server(*address)
 
 
