@@ -24,6 +24,7 @@ from models import ESCALATION_LEVELS
 from . import auto_escalation, history, notifications, timers
 from .engine import clock
 from .engine.evaluator import CHINA
+from .errors import Busy
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ def run_pass(session: Session, now: datetime | None = None,
     session.rollback()
     # Notices after the escalations (which notify their targets themselves), then what goes out by
     # e-mail or webhook; both are idempotent, so two workers at once notify and send once.
-    notices = notifications.notify_tasks(session, now)
+    try:
+        notices = notifications.notify_tasks(session, now)
+    except Busy:  # another worker is writing them right now; they are idempotent, the next pass goes on
+        notices = notifications.TaskNotices()
     deliveries = notifications.deliver_due(session, now)
     session.rollback()
     return PassResult(now, fired, raised, notices, deliveries)

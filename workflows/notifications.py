@@ -43,6 +43,7 @@ from models import (
 from . import inputs
 from .engine import clock
 from .engine.evaluator import CHINA
+from .errors import Busy
 from .transactions import mutation
 
 BATCH = 500
@@ -262,11 +263,14 @@ def _task_drafts(session: Session, where: Any, make: Callable[[Task, Case], Draf
         written += notify(session, drafts)
 
 
+@mutation
 def notify_tasks(session: Session, now: datetime, *, soon: timedelta = timedelta(days=2),
                  lookback: timedelta = timedelta(days=3)) -> TaskNotices:
     """Notify the holders of open tasks that opened, fall due soon, or went overdue within the window
     (`lookback` before `now`: a worker that was down for less than that misses nothing). Each window is
-    an index range on tasks, so the cost follows the tasks in it, not all open tasks. One transaction."""
+    an index range on tasks, so the cost follows the tasks in it, not all open tasks. One write
+    transaction (its lock taken before the reads, so two workers at once take turns: Busy when the
+    wait runs out, and the next pass does it)."""
     since = now - lookback
     done = TaskNotices()
     done.assigned = _task_drafts(
@@ -282,7 +286,6 @@ def notify_tasks(session: Session, now: datetime, *, soon: timedelta = timedelta
         session, and_(Task.due_at > since, Task.due_at <= now),
         lambda t, c: Draft("overdue", f"overdue:{t.id}", f"已逾期：{t.name}（{c.code}）"[:200],
                            f"办理时限 {_china(t.due_at)} 已过，请尽快办理或申请延期。", case_id=c.id, task_id=t.id))
-    session.commit()
     return done
 
 
@@ -380,9 +383,11 @@ def _post_webhook(delivery: NotificationDelivery, notification: Notification, co
 SENDERS: dict[str, Sender] = {"email": _send_email, "webhook": _post_webhook}
 
 
+@mutation
 def _claim(session: Session, now: datetime, limit: int) -> list[int]:
     """Take up to `limit` due deliveries: each is claimed by a conditional update pushing its next attempt
-    past the lease, so of two workers only one wins each row."""
+    past the lease, so of two workers only one wins each row (on SQLite the write lock, taken first,
+    makes them take turns)."""
     due = [NotificationDelivery.status == "pending",
            or_(NotificationDelivery.next_attempt_at.is_(None), NotificationDelivery.next_attempt_at <= now)]
     candidates = list(session.scalars(select(NotificationDelivery.id).where(*due)
@@ -396,7 +401,6 @@ def _claim(session: Session, now: datetime, limit: int) -> list[int]:
                                  .execution_options(synchronize_session=False))
         if result.rowcount:
             claimed.append(delivery_id)
-    session.commit()
     return claimed
 
 
@@ -416,7 +420,11 @@ def deliver_due(session: Session, now: datetime | None = None, *, limit: int = B
     senders = senders or SENDERS
     run = DeliveryRun()
     session.rollback()
-    for delivery_id in _claim(session, now, limit):
+    try:
+        claimed = _claim(session, now, limit)
+    except Busy:  # another worker holds the write lock past the wait: the next pass sends them
+        return run
+    for delivery_id in claimed:
         delivery = session.get(NotificationDelivery, delivery_id, populate_existing=True)
         notification = delivery.notification
         error: BaseException | None = None
@@ -425,21 +433,32 @@ def deliver_due(session: Session, now: datetime | None = None, *, limit: int = B
             senders[delivery.channel](delivery, notification, config)
         except Exception as exc:  # noqa: BLE001 - recorded per delivery; the others go on
             error = exc
-        delivery = session.get(NotificationDelivery, delivery_id, populate_existing=True)
-        attempts = delivery.attempts + 1
-        detail = "OK" if error is None else _describe(error)
-        session.add(DeliveryAttempt(delivery_id=delivery_id, at=now, ok=error is None, detail=detail))
-        delivery.attempts = attempts
-        if error is None:
-            delivery.status, delivery.sent_at, delivery.next_attempt_at, delivery.last_error = "sent", now, None, None
+        outcome = _record_attempt(session, delivery_id, error, now, config.max_attempts)
+        if outcome == "sent":
             run.sent += 1
-        elif attempts >= config.max_attempts:
-            delivery.status, delivery.next_attempt_at, delivery.last_error = "failed", None, detail
+        elif outcome == "failed":
             run.failed += 1
-            run.errors.append(f"#{delivery_id} {detail}")
+            run.errors.append(f"#{delivery_id} {_describe(error)}")
         else:
-            delivery.next_attempt_at = now + min(FIRST_RETRY * 2 ** (attempts - 1), MAX_RETRY)
-            delivery.last_error = detail
             run.retrying += 1
-        session.commit()
     return run
+
+
+@mutation
+def _record_attempt(session: Session, delivery_id: int, error: BaseException | None, now: datetime,
+                    max_attempts: int) -> str:
+    """Record one try and what follows from it: "sent", "failed" (no tries left) or "retry"."""
+    delivery = session.get(NotificationDelivery, delivery_id, populate_existing=True)
+    attempts = delivery.attempts + 1
+    detail = "OK" if error is None else _describe(error)
+    session.add(DeliveryAttempt(delivery_id=delivery_id, at=now, ok=error is None, detail=detail))
+    delivery.attempts = attempts
+    if error is None:
+        delivery.status, delivery.sent_at, delivery.next_attempt_at, delivery.last_error = "sent", now, None, None
+        return "sent"
+    if attempts >= max_attempts:
+        delivery.status, delivery.next_attempt_at, delivery.last_error = "failed", None, detail
+        return "failed"
+    delivery.next_attempt_at = now + min(FIRST_RETRY * 2 ** (attempts - 1), MAX_RETRY)
+    delivery.last_error = detail
+    return "retry"
