@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models import Case, CaseEvent
 from tests.conftest import at
-from workflows import permissions, schedule, supervision
+from workflows import permissions, schedule, supervision, workdays
 from workflows.errors import Forbidden, Invalid, NotFound, Stale
 
 
@@ -220,5 +220,9 @@ def test_the_schedules_of_a_jurisdiction_cost_three_statements_however_many_case
     event.listen(engine, "before_cursor_execute",
                  lambda *args: statements.append(args[2]) if not args[2].lstrip().upper().startswith(
                      ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")) else None)
+    workdays.forget_entries()
     found = schedule.jurisdiction_schedules(driver.session, supervisor, now=at("2026-09-01 09:00"))
     assert len(found) == 6 and len(statements) == 3, statements
+    statements.clear()  # the calendar is this process's copy now
+    assert schedule.jurisdiction_schedules(driver.session, supervisor, now=at("2026-09-01 09:00")) == found
+    assert len(statements) == 2, statements

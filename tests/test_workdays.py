@@ -8,11 +8,12 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from models import AccessEvent, CalendarDay, CalendarYear
 from tests.conftest import at
 from tests.test_hot_path import Counter
-from workflows import workdays
+from workflows import db, workdays
 from workflows.errors import Forbidden, Invalid
 
 # 2027's schedule as an administrator would enter it once published (元旦 on a Friday).
@@ -211,11 +212,42 @@ def test_a_count_costs_one_statement_however_long(engine, session, province_admi
     session.commit()
     counter = Counter(engine)
     for n in (1, 5, 60, 400, 2000):
+        workdays.forget_entries()
         with counter:
             deadline = workdays.add_workdays(session, at("2026-12-24 10:00"), n)
         assert len(counter.statements) == 1, (n, counter.statements)
+        with counter:  # the entries just read are this process's copy now
+            again = workdays.add_workdays(session, at("2026-12-24 10:00"), n)
+        assert counter.statements == [] and again == deadline
         session.rollback()
     assert deadline.due_day.year >= 2034 and deadline.provisional  # past 2027 nobody has entered anything
+    workdays.forget_entries()
     with counter:
         workdays.is_workday(session, date(2027, 1, 1))
     assert len(counter.statements) == 1
+
+
+def test_a_schedule_entered_counts_at_once_here_and_within_the_cache_time_elsewhere(
+        engine, session, province_admin, library_ends_2026, monkeypatch) -> None:  # noqa: ANN001
+    """This process drops its copy when the entry commits; another process (here: another engine on the
+    same database) keeps its copy at most CACHE_SECONDS."""
+    start = at("2027-09-29 10:00")
+    before = workdays.add_workdays(session, start, 3)  # 2027 not covered: weekdays only
+    session.rollback()
+    other = db.make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with Session(other) as elsewhere:
+            assert workdays.add_workdays(elsewhere, start, 3) == before
+        national_day = [(date(2027, 10, d), "国庆节") for d in range(1, 8)]
+        workdays.enter_schedule(session, province_admin, 2027, national_day, [])
+        session.commit()
+        here = workdays.add_workdays(session, start, 3)
+        assert here.due_at > before.due_at and not here.provisional  # the National Day week is off
+        with Session(other) as elsewhere:
+            assert workdays.add_workdays(elsewhere, start, 3) == before  # still its copy
+        later = workdays.monotonic() + workdays.CACHE_SECONDS + 1
+        monkeypatch.setattr(workdays, "monotonic", lambda: later)
+        with Session(other) as elsewhere:
+            assert workdays.add_workdays(elsewhere, start, 3) == here
+    finally:
+        other.dispose()

@@ -22,10 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from threading import Lock
+from time import monotonic
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import chinese_calendar
-from sqlalchemy import Date, Integer, cast, delete, insert, null, select, text, union_all
+from sqlalchemy import Date, Engine, Integer, cast, delete, event, insert, null, select, text, union_all
 from sqlalchemy.orm import Session
 
 from models import CalendarDay, CalendarYear, User
@@ -111,9 +114,27 @@ class _Entries:
         self.admin_years |= other.admin_years
 
 
-def _load(session: Session, first: date, last: date) -> _Entries:
+# Administrators' entries change a few times a year, and only through `enter_schedule`, while every task
+# opened reads them for its SLA: each process keeps them per database and year. The process that enters
+# a schedule drops its copy when that commits; another process (a worker beside the web app) keeps its
+# copy at most CACHE_SECONDS, so a schedule entered there counts everywhere within that time.
+CACHE_SECONDS = 60.0
+_cached: WeakKeyDictionary[Engine, dict[int, tuple[float, _Entries]]] = WeakKeyDictionary()
+_cache_lock = Lock()
+
+
+def forget_entries(engine: Engine | None = None) -> None:
+    """Drop this process's copy of administrators' entries (of one database, or of all)."""
+    with _cache_lock:
+        if engine is None:
+            _cached.clear()
+        else:
+            _cached.pop(engine, None)
+
+
+def _query(session: Session, first: date, last: date) -> _Entries:
     """One statement for the span: the entered days and the confirmed years, as one UNION ALL (each
-    half a range query on a unique index), so a count costs one round trip however long it is."""
+    half a range query on a unique index)."""
     days = (select(CalendarDay.day, CalendarDay.kind, cast(null(), Integer).label("year"))
             .where(CalendarDay.day.between(first, last)))
     years = (select(cast(null(), Date), CalendarYear.source, CalendarYear.year)
@@ -124,6 +145,33 @@ def _load(session: Session, first: date, last: date) -> _Entries:
             entries.admin_years.add(year)
         else:
             entries.kinds[day] = kind
+    return entries
+
+
+def _load(session: Session, first: date, last: date) -> _Entries:
+    """The entries of the whole years from `first` to `last`: from this process's copy while it is
+    fresh, otherwise with one statement for the years missing, so a count costs at most one round trip
+    however long it is, and usually none."""
+    engine = session.get_bind().engine
+    moment = monotonic()
+    with _cache_lock:
+        per_year = _cached.setdefault(engine, {})
+        have: dict[int, _Entries] = {}
+        for year in range(first.year, last.year + 1):
+            hit = per_year.get(year)
+            if hit is not None and moment - hit[0] < CACHE_SECONDS:
+                have[year] = hit[1]
+    missing = [year for year in range(first.year, last.year + 1) if year not in have]
+    if missing:
+        fetched = _query(session, date(missing[0], 1, 1), date(missing[-1], 12, 31))
+        for year in missing:
+            have[year] = _Entries({day: kind for day, kind in fetched.kinds.items() if day.year == year},
+                                  {year} & fetched.admin_years)
+        with _cache_lock:
+            _cached.setdefault(engine, {}).update((year, (moment, have[year])) for year in missing)
+    entries = _Entries({}, set())
+    for year_entries in have.values():
+        entries.merge(year_entries)
     return entries
 
 
@@ -399,6 +447,8 @@ def enter_schedule(session: Session, actor: User, year: int, holidays: list[tupl
     confirmed.source, confirmed.confirmed_by_id, confirmed.confirmed_at = "admin", actor.id, now
     off = [[day.isoformat(), name] for day, kind, name in schedule if kind == "holiday"]
     on = [[day.isoformat(), name] for day, kind, name in schedule if kind == "workday"]
+    # Dropped once this commits (not before: a count in between would cache the old schedule again).
+    event.listen(session, "after_commit", lambda _s: forget_entries(session.get_bind().engine), once=True)
     log(session, "calendar_entered",
         f"{actor.display_name} 录入 {year} 年节假日安排：放假 {len(off)} 天，调休上班 {len(on)} 天"
         + (f"（替换此前录入的 {replaced} 天）" if replaced else ""),
