@@ -12,8 +12,8 @@ Which rule decides a day, first match wins:
 The library raises NotImplementedError for a year it does not know (2027 while the State Council has
 not published it), also in the middle of a count that crosses 31 December: that is caught per year,
 so nothing here raises for a date past the library's range. The library is pure, so its answers are
-cached per process, one year at a time; administrators' entries are read with one range query per
-call, never one per day.
+cached per process, one year at a time; administrators' entries are read with one range query for
+the years a count needs, never one per day, and kept per process for a minute (see `_load`).
 """
 
 from __future__ import annotations
@@ -188,6 +188,26 @@ def _works(day: date, entries: _Entries) -> tuple[bool, bool]:
     return day.weekday() < 5, True
 
 
+class _Calendar:
+    """The calendar as a walk over many days reads it: administrators' entries per year, fetched when
+    the walk first reaches a year (from this process's copy, see `_load`), optionally for a whole span
+    up front with one statement."""
+
+    def __init__(self, session: Session, first: date | None = None, last: date | None = None) -> None:
+        self._session = session
+        self._years: dict[int, _Entries] = {}
+        if first is not None and last is not None and first <= last:
+            span = _load(session, date(first.year, 1, 1), date(last.year, 12, 31))
+            for year in range(first.year, last.year + 1):
+                self._years[year] = span
+
+    def works(self, day: date) -> tuple[bool, bool]:
+        entries = self._years.get(day.year)
+        if entries is None:
+            entries = self._years[day.year] = _load(self._session, date(day.year, 1, 1), date(day.year, 12, 31))
+        return _works(day, entries)
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading the calendar
 
@@ -204,7 +224,7 @@ def is_workday(session: Session, day: date) -> bool:
     """Whether people work on `day` (an aware datetime counts as its date in China). For anyone; reads
     one statement."""
     day = _china_day(day, field="day", label="日期")
-    works, _ = _works(day, _load(session, day, day))
+    works, _ = _Calendar(session).works(day)
     return works
 
 
@@ -230,18 +250,13 @@ def add_workdays_each(session: Session, start: datetime, counts: Iterable[int]) 
     if not wanted:
         return {}
     # Five working days in seven, and a week-long holiday or two on top, fit well inside this span.
-    window = wanted[-1] * 3 // 2 + 30
-    last = first + timedelta(days=window - 1)
-    entries = _load(session, first, last)
+    calendar = _Calendar(session, first, first + timedelta(days=wanted[-1] * 3 // 2 + 30))
     day, counted, uncovered = first - timedelta(days=1), 0, set()
     out: dict[int, Deadline] = {}
     for n in wanted:
         while counted < n:
             day += timedelta(days=1)
-            if day > last:
-                entries.merge(_load(session, day, last + timedelta(days=window)))
-                last += timedelta(days=window)
-            works, provisional = _works(day, entries)
+            works, provisional = calendar.works(day)
             if works:
                 counted += 1
             if provisional:
@@ -257,49 +272,57 @@ def workdays_between(session: Session, after: date, through: date) -> tuple[int,
     `add_workdays` would count them. For anyone; one statement for the span."""
     if through <= after:
         return 0, ()
-    entries = _load(session, after + timedelta(days=1), through)
+    calendar = _Calendar(session, after + timedelta(days=1), through)
     counted, uncovered = 0, set()
     for offset in range(1, (through - after).days + 1):
-        works, provisional = _works(after + timedelta(days=offset), entries)
+        works, provisional = calendar.works(after + timedelta(days=offset))
         counted += works
         if provisional:
             uncovered.add((after + timedelta(days=offset)).year)
     return counted, tuple(sorted(uncovered))
 
 
+class _DaysBack:
+    """The working days before a day, nearest first, found as far back as asked and remembered."""
+
+    _FLOOR = date(inputs.MIN_YEAR, 1, 1)
+
+    def __init__(self, calendar: _Calendar, before: date) -> None:
+        self._calendar = calendar
+        self._cursor = before  # every day from here up to `before` (excluded) has been looked at
+        self.days: list[tuple[date, bool]] = []  # (working day, provisional)
+
+    def count(self, n: int) -> bool:
+        """Find at least n working days; False if the calendar's range ends first."""
+        while len(self.days) < n and self._cursor > self._FLOOR:
+            self._step()
+        return len(self.days) >= n
+
+    def reach(self, day: date) -> None:
+        """Look at every day back to `day` (inclusive)."""
+        while self._cursor > max(day, self._FLOOR):
+            self._step()
+
+    def _step(self) -> None:
+        self._cursor -= timedelta(days=1)
+        works, provisional = self._calendar.works(self._cursor)
+        if works:
+            self.days.append((self._cursor, provisional))
+
+
 class WorkdaysBack:
     """Working days counted backwards from a moment: how many whole working days lie between a past
     deadline and `now`, and the cutoff a deadline must fall before to be N working days overdue.
 
-    A working day counts once it is over, so the counting runs from yesterday (China time) back. The
-    calendar is read as the walk needs it, a growing window per statement, so one object serves a whole
-    worker pass with a handful of statements however many tasks it counts for. For anyone.
+    A working day counts once it is over, so the counting runs from yesterday (China time) back. One
+    object serves a whole worker pass: the calendar is read per year as the walk reaches it, so a pass
+    costs a statement or two however many tasks it counts for, and none while this process's copy of
+    the calendar is fresh. For anyone.
     """
 
-    _FIRST_WINDOW = 60
-
     def __init__(self, session: Session, now: datetime) -> None:
-        self._session = session
         self._today = _china_day(now, field="now", label="当前时间")
-        self._worked: list[date] = []  # working days from yesterday backwards
-        self._reached = self._today  # the earliest day looked at so far
-        self._entries = _Entries({}, set())
-        self._loaded_from = self._today
-
-    def _walk_to(self, day: date) -> None:
-        """Look at every day back to `day` (inclusive)."""
-        floor = date(inputs.MIN_YEAR, 1, 1)
-        day = max(day, floor)
-        while self._reached > day:
-            if self._reached - timedelta(days=1) < self._loaded_from:
-                span = max(self._FIRST_WINDOW, (self._today - self._loaded_from).days)
-                first = max(self._loaded_from - timedelta(days=span), floor)
-                self._entries.merge(_load(self._session, first, self._loaded_from - timedelta(days=1)))
-                self._loaded_from = first
-            self._reached -= timedelta(days=1)
-            works, _ = _works(self._reached, self._entries)
-            if works:
-                self._worked.append(self._reached)
+        self._back = _DaysBack(_Calendar(session), self._today)
 
     def cutoff(self, n: int) -> datetime:
         """The moment a deadline must be before to be at least `n` working days overdue: the start
@@ -307,9 +330,7 @@ class WorkdaysBack:
         itself has only n - 1 whole working days after it."""
         n = int(inputs.finite_number(n, field="working_days", label="工作日数", integer=True, minimum=1,
                                      maximum=MAX_WORKDAYS))
-        while len(self._worked) < n and self._reached > date(inputs.MIN_YEAR, 1, 1):
-            self._walk_to(self._reached - timedelta(days=self._FIRST_WINDOW))
-        day = self._worked[n - 1] if len(self._worked) >= n else date(inputs.MIN_YEAR, 1, 1)
+        day = self._back.days[n - 1][0] if self._back.count(n) else _DaysBack._FLOOR
         return datetime.combine(day, time.min, CHINA).astimezone(UTC)
 
     def overdue(self, deadline: datetime) -> int:
@@ -317,12 +338,13 @@ class WorkdaysBack:
         due_day = _china_day(deadline, field="deadline", label="办理时限")
         if due_day >= self._today:
             return 0
-        self._walk_to(due_day + timedelta(days=1))
-        # _worked runs backwards: count the days later than the deadline's.
-        low, high = 0, len(self._worked)
+        self._back.reach(due_day + timedelta(days=1))
+        # The days run backwards: count those later than the deadline's.
+        worked = self._back.days
+        low, high = 0, len(worked)
         while low < high:
             mid = (low + high) // 2
-            if self._worked[mid] > due_day:
+            if worked[mid][0] > due_day:
                 low = mid + 1
             else:
                 high = mid
@@ -523,18 +545,8 @@ class Backward:
     remembers, per deadline, the working days before it so each count is a lookup."""
 
     def __init__(self, session: Session, first: date, last: date) -> None:
-        self._session = session
-        self._first = first
-        self._entries = _load(session, first, last)
-        # deadline -> [(working day, provisional)], nearest first; and the last day looked at.
-        self._found: dict[date, tuple[list[tuple[date, bool]], list[date]]] = {}
-
-    def _works(self, day: date) -> tuple[bool, bool]:
-        if day < self._first:
-            window = timedelta(days=400)
-            self._entries.merge(_load(self._session, self._first - window, self._first - timedelta(days=1)))
-            self._first -= window
-        return _works(day, self._entries)
+        self._calendar = _Calendar(session, first, last)
+        self._found: dict[date, _DaysBack] = {}
 
     def latest_start(self, deadline: date, n: int) -> LatestStart:
         """The day before the n-th working day counted back from `deadline` (itself included when it
@@ -543,11 +555,11 @@ class Backward:
                                      maximum=MAX_WORKDAYS))
         if n == 0:
             return LatestStart(deadline, False)
-        worked, cursor = self._found.setdefault(deadline, ([], [deadline + timedelta(days=1)]))
-        while len(worked) < n:
-            cursor[0] -= timedelta(days=1)
-            works, provisional = self._works(cursor[0])
-            if works:
-                worked.append((cursor[0], provisional))
-        uncovered = tuple(sorted({day.year for day, provisional in worked[:n] if provisional}))
-        return LatestStart(worked[n - 1][0] - timedelta(days=1), bool(uncovered), uncovered)
+        back = self._found.get(deadline)
+        if back is None:
+            back = self._found[deadline] = _DaysBack(self._calendar, deadline + timedelta(days=1))
+        if not back.count(n):
+            raise ValueError(f"fewer than {n} working days before {deadline}")
+        worked = back.days[:n]
+        uncovered = tuple(sorted({day.year for day, provisional in worked if provisional}))
+        return LatestStart(worked[-1][0] - timedelta(days=1), bool(uncovered), uncovered)
