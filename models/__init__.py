@@ -8,6 +8,7 @@ from .desk import Attachment, SavedFilter, StockOpinion, TaskDraft
 from .escalation import ESCALATION_LEVELS, ESCALATION_OUTCOMES, ESCALATION_TARGETS, Escalation
 from .extension import EXTENSION_STATUSES, ExtensionRequest
 from .history import EVENT_KINDS, AppendOnlyViolation, CaseEvent
+from .job import JobMark
 from .notification import (
     DELIVERY_CHANNELS,
     DELIVERY_STATUSES,
@@ -28,5 +29,5 @@ __all__ = [
     "ESCALATION_LEVELS", "ESCALATION_OUTCOMES", "ESCALATION_TARGETS", "Escalation",
     "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "NOTIFICATION_KINDS", "DeliveryAttempt", "Notification",
     "NotificationDelivery", "EXTENSION_STATUSES", "ExtensionRequest",
-    "CaseEvent", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
+    "CaseEvent", "JobMark", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "User", "UTCDateTime", "utcnow",
 ]

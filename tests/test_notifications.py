@@ -382,3 +382,33 @@ def test_an_agency_escalation_is_copied_to_the_desks_that_serve_the_leader(sessi
                                                     CaseEvent.kind == "escalated")).one()
     assert f"已抄送包保领导{case.responsible_leader}" in event.summary
     assert event.data["copied_to_leader"] == case.responsible_leader
+
+
+def test_a_worker_down_for_a_week_catches_up_on_what_it_missed(session, people, driver):  # noqa: ANN001
+    """The window starts where the last pass left off (National Day week without a worker), not just
+    three days back; the very first pass looks back three days only."""
+    early = driver.new_case(2, now=NOW - timedelta(days=10))
+    [old_task] = driver.open_tasks(early)
+    session.rollback()
+    first = notifications.notify_tasks(session, NOW - timedelta(days=5))  # the first pass ever
+    old_holder = driver.officer_for(old_task)
+    assert all(n.task_id != old_task.id for n in _mine(session, old_holder))  # ten days old: not announced
+
+    during = driver.new_case(2, now=NOW - timedelta(days=4))  # the worker is down from here on
+    [missed] = driver.open_tasks(during)
+    session.rollback()
+    back = notifications.notify_tasks(session, NOW + timedelta(days=2))  # six days later
+    holder = driver.officer_for(missed)
+    assert "assigned" in [n.kind for n in _mine(session, holder) if n.task_id == missed.id]
+    assert back.assigned >= 1 and first.assigned == 0
+
+
+def test_catching_up_stops_at_thirty_days(session, people, driver):  # noqa: ANN001
+    notifications.notify_tasks(session, NOW - timedelta(days=90))
+    stale = driver.new_case(2, now=NOW - timedelta(days=40))
+    recent = driver.new_case(2, now=NOW - timedelta(days=25))
+    [stale_task], [recent_task] = driver.open_tasks(stale), driver.open_tasks(recent)
+    session.rollback()
+    notifications.notify_tasks(session, NOW)  # down for ninety days
+    assert all(n.task_id != stale_task.id for n in _mine(session, driver.officer_for(stale_task)))
+    assert any(n.task_id == recent_task.id for n in _mine(session, driver.officer_for(recent_task)))

@@ -34,6 +34,7 @@ from models import (
     Case,
     DeliveryAttempt,
     Escalation,
+    JobMark,
     Notification,
     NotificationDelivery,
     Task,
@@ -263,15 +264,33 @@ def _task_drafts(session: Session, where: Any, make: Callable[[Task, Case], Draf
         written += notify(session, drafts)
 
 
+_NOTIFY_MARK = "notify_tasks"
+# How far back a worker that was down catches up on task notices: beyond this, a notice of a task
+# opened or overdue so long ago says nothing the inbox does not.
+CATCH_UP_LIMIT = timedelta(days=30)
+
+
 @mutation
 def notify_tasks(session: Session, now: datetime, *, soon: timedelta = timedelta(days=2),
                  lookback: timedelta = timedelta(days=3)) -> TaskNotices:
-    """Notify the holders of open tasks that opened, fall due soon, or went overdue within the window
-    (`lookback` before `now`: a worker that was down for less than that misses nothing). Each window is
-    an index range on tasks, so the cost follows the tasks in it, not all open tasks. One write
-    transaction (its lock taken before the reads, so two workers at once take turns: Busy when the
-    wait runs out, and the next pass does it)."""
+    """Notify the holders of open tasks that opened, fall due soon, or went overdue within the window.
+
+    The window starts `lookback` before `now`, or earlier, where the last pass left off, when the
+    worker was down longer (a week's holiday, say), but never more than CATCH_UP_LIMIT back; the very
+    first pass looks back `lookback` only, so a new deployment does not announce months-old tasks.
+    Each window is an index range on tasks, so the cost follows the tasks in it, not all open tasks.
+    One write transaction (its lock taken before the reads, so two workers at once take turns: Busy
+    when the wait runs out, and the next pass does it); notices are idempotent per person and key.
+    """
     since = now - lookback
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    first = session.execute(insert(JobMark).values(name=_NOTIFY_MARK, done_through=now)
+                            .on_conflict_do_nothing(index_elements=["name"])).rowcount == 1
+    # Locked: a second worker at the same moment waits here and then starts where this one ends.
+    mark = session.execute(select(JobMark).where(JobMark.name == _NOTIFY_MARK).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
+    if not first and mark.done_through < since:
+        since = max(mark.done_through, now - CATCH_UP_LIMIT)
     done = TaskNotices()
     done.assigned = _task_drafts(
         session, and_(Task.created_at > since, Task.created_at <= now),
@@ -286,6 +305,8 @@ def notify_tasks(session: Session, now: datetime, *, soon: timedelta = timedelta
         session, and_(Task.due_at > since, Task.due_at <= now),
         lambda t, c: Draft("overdue", f"overdue:{t.id}", f"已逾期：{t.name}（{c.code}）"[:200],
                            f"办理时限 {_china(t.due_at)} 已过，请尽快办理或申请延期。", case_id=c.id, task_id=t.id))
+    if mark.done_through < now:  # a pass for an earlier moment (a re-run) does not move it back
+        mark.done_through = now
     return done
 
 
