@@ -98,8 +98,8 @@ def _record_process_error(session: Session, error: ProcessError) -> None:
 def mutation(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a service whose first argument is the Session: one write transaction, all or nothing.
 
-    A read-only transaction the caller left open (it looked up the acting user, say) is committed
-    first, which writes nothing; a caller's pending *writes* are refused with UncommittedWork. A
+    A read-only transaction the caller left open (it looked up the acting user, say) becomes the
+    write transaction (`_become_writer`); a caller's pending *writes* are refused with UncommittedWork. A
     service called from inside another service joins its transaction.
     """
 
@@ -109,14 +109,16 @@ def mutation(func: Callable[P, R]) -> Callable[P, R]:
         assert isinstance(session, Session)
         if session.info.get(_IN_MUTATION):
             return func(*args, **kwargs)
-        if session.in_transaction():
-            if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
-                raise UncommittedWork(f"{func.__name__}: the session has uncommitted writes; commit or "
-                                      "roll them back before calling a service")
-            _end_read_transaction(session)
+        reading = session.in_transaction()
+        if reading and (session.new or session.dirty or session.deleted or session.info.get(_WROTE)):
+            raise UncommittedWork(f"{func.__name__}: the session has uncommitted writes; commit or "
+                                  "roll them back before calling a service")
         session.info[_IN_MUTATION] = True
         try:
-            write_transaction(session)
+            if reading:
+                _become_writer(session)
+            else:
+                write_transaction(session)
             result = func(*args, **kwargs)
             session.flush()
             history.write_pending(session)
@@ -144,16 +146,21 @@ def mutation(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _end_read_transaction(session: Session) -> None:
-    """End the caller's read-only transaction so this service's write lock is taken before it reads.
+def _become_writer(session: Session) -> None:
+    """Turn the caller's read-only transaction into this service's write transaction on the same
+    connection, so the write lock is taken before the service reads and nothing is read again.
 
     Not a commit (there is nothing to commit) and not `Session.rollback()`, which would expire
-    everything the caller read (the acting user, say) and cost a query each to read again: closing the
-    transaction object rolls the connection back and leaves the caller's objects as they were.
+    everything the caller read (the acting user, say) and cost a query each to read again; nor a new
+    connection from the pool, which on PostgreSQL costs a ping. SQLite: the deferred transaction is
+    ended and an IMMEDIATE one begun in its place (the caller's snapshot was read-only). PostgreSQL:
+    the transaction goes on (READ COMMITTED: every statement sees the latest commits; rows are locked
+    FOR UPDATE as each service reads them).
     """
-    transaction = session.get_transaction()
-    if transaction is not None:
-        transaction.close()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("ROLLBACK")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _rollback(session: Session) -> None:
