@@ -19,6 +19,8 @@ EVENT_KINDS: dict[str, str] = {
     "task_reassigned": "转办",
     "task_returned": "退回",
     "task_withdrawn": "撤回",
+    "signer_added": "加签",
+    "signer_removed": "减签",
     "timer_fired": "时限到期",
     "lane_fallback": "上级部门代办",
     "case_updated": "案件信息变更",

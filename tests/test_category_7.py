@@ -12,6 +12,13 @@ def _agency(driver, case, bpmn_id: str) -> str:  # noqa: ANN001
     return driver.officer_for(driver.task(case, bpmn_id)).agency.name
 
 
+def _signers(driver, case) -> list[str]:  # noqa: ANN001
+    """The agencies the open sign-off instances went to."""
+    from models import Agency
+    return [driver.session.get(Agency, t.agency_id).name
+            for t in driver.open_tasks(case) if t.bpmn_id == "c7_joint_meeting_signoff"]
+
+
 def _meeting_and_tolerance(driver, case, exemption: str = "exempt") -> None:  # noqa: ANN001
     """住建 prepares; the county government holds the 联席会议 and issues the 容缺 arrangement with its
     免责 decision (seed 001 二(二)七)."""
@@ -23,6 +30,13 @@ def _meeting_and_tolerance(driver, case, exemption: str = "exempt") -> None:  # 
     assert driver.open_ids(case) == ["c7_joint_meeting"]
     assert _agency(driver, case, "c7_joint_meeting") == f"{place}人民政府办公室"
     driver.complete(case, "c7_joint_meeting", joint_meeting_date="2026-03-10")
+    # 会签: the minutes go to the four agencies of the county at once; the step ends with the fourth.
+    assert driver.open_ids(case) == ["c7_joint_meeting_signoff"] * 4
+    assert sorted(_signers(driver, case)) == sorted(
+        f"{place}{name}" for name in ("人民政府办公室", "住房和城乡建设局", "自然资源局", "税务局"))
+    for _ in range(4):
+        assert driver.open_ids(case)[0] == "c7_joint_meeting_signoff"
+        driver.complete(case, "c7_joint_meeting_signoff", signoff_opinion="同意纪要")
     assert driver.open_ids(case) == ["c7_tolerance_mechanism"]
     assert _agency(driver, case, "c7_tolerance_mechanism") == f"{place}人民政府办公室"
     driver.complete(case, "c7_tolerance_mechanism", liability_exemption=exemption)

@@ -240,8 +240,9 @@ def test_return_across_parallel_branches_is_refused(driver, session) -> None:  #
     driver.intake_and_classify(case)
     for step, data in (("c7_prepare_joint_meeting", {"in_provincial_ledger": True}),
                        ("c7_joint_meeting", {"joint_meeting_date": "2026-03-10"}),
+                       ("c7_joint_meeting_signoff", {}),
                        ("c7_tolerance_mechanism", {"liability_exemption": "exempt"})):
-        driver.complete(case, step, **data)
+        driver.sign_all(case, step, **data)
     fire = driver.task(case, "c7_fire_acceptance")
     housing = driver.officer_for(fire)
     with pytest.raises(Conflict) as caught:
@@ -399,8 +400,9 @@ def test_withdrawing_one_parallel_branch_waiting_at_the_join(driver, session) ->
     driver.intake_and_classify(case)
     for step, data in (("c7_prepare_joint_meeting", {"in_provincial_ledger": True}),
                        ("c7_joint_meeting", {"joint_meeting_date": "2026-03-10"}),
+                       ("c7_joint_meeting_signoff", {}),
                        ("c7_tolerance_mechanism", {"liability_exemption": "exempt"})):
-        driver.complete(case, step, **data)
+        driver.sign_all(case, step, **data)
     fire = driver.complete(case, "c7_fire_acceptance")
     housing = driver.officer_for(fire)
     task_operations.withdraw(session, housing, fire.id)

@@ -90,7 +90,14 @@ def record_fired_timers(session: Session, case: Case, fired: list[runtime.FiredT
 
 
 def _route_key(ready: runtime.ReadyTask, routed: dict[str, tuple[int, str]] | None) -> str:
-    return ready.uuid if routed and ready.uuid in routed else ready.meta.lane
+    return ready.uuid if routed and ready.uuid in routed else ready.lane
+
+
+def _row_name(ready: runtime.ReadyTask) -> str:
+    """A signer's instance of a 会签/或签 task is named with the signing role: 「…（住建）」."""
+    if ready.signer is None:
+        return ready.meta.name
+    return f"{ready.meta.name}（{routing.default_label(ready.signer)}）"[:200]
 
 
 def project(session: Session, case: Case, instance: ProcessInstance, workflow: Any, bundle: Bundle, *,
@@ -124,32 +131,35 @@ def project(session: Session, case: Case, instance: ProcessInstance, workflow: A
 
     new = [r for r in ready if r.uuid not in before]
     if new:
-        lanes = {r.meta.lane for r in new if not routed or r.uuid not in routed}
+        lanes = {r.lane for r in new if not routed or r.uuid not in routed}
         routes = _resolve_agencies(session, case, lanes) if lanes else {}
         for uuid, (agency_id, agency_name) in (routed or {}).items():
             routes[uuid] = (agency_id, agency_name, False)
         dues = sla.opening_dues(session, now, new)  # the earlier of timer and SLA; no statement without SLAs
         values = [{"case_id": case.id, "region_id": case.region_id, "instance_id": instance.id,
                    "spiff_task_id": r.uuid, "process_id": r.process_id, "bpmn_id": r.meta.bpmn_id,
-                   "name": r.meta.name, "lane": r.meta.lane, "agency_id": routes[_route_key(r, routed)][0],
+                   "name": _row_name(r), "lane": r.lane, "agency_id": routes[_route_key(r, routed)][0],
                    "status": "ready", "created_at": now, "due_at": dues[r.uuid].due_at, "version": 1}
                   for r in new]
         ids = session.connection().execute(_INSERT_TASKS, values).scalars().all()
         for r, task_id in zip(new, ids, strict=True):
             agency_id, agency_name, fell_back = routes[_route_key(r, routed)]
-            opened.append({"task_id": task_id, "bpmn_id": r.meta.bpmn_id, "name": r.meta.name,
+            name = _row_name(r)
+            opened.append({"task_id": task_id, "bpmn_id": r.meta.bpmn_id, "name": name,
                            "agency": agency_name, "agency_id": agency_id})
             due = dues[r.uuid]
-            history.record(session, case, "task_opened", f"任务「{r.meta.name}」下达至{agency_name}{due.summary()}",
+            history.record(session, case, "task_opened", f"任务「{name}」下达至{agency_name}{due.summary()}",
                            actor=actor, task=task_id, at=now,
-                           data={"bpmn_id": r.meta.bpmn_id, "process_id": r.process_id, "lane": r.meta.lane,
-                                 "agency_id": agency_id, **due.data()})
+                           data={"bpmn_id": r.meta.bpmn_id, "process_id": r.process_id, "lane": r.lane,
+                                 "agency_id": agency_id, **due.data(),
+                                 **({"signer": r.signer} if r.signer else {})})
             if fell_back:
                 history.record(session, case, "lane_fallback",
-                               f"{case.region.name}没有“{r.meta.lane_label}”部门，任务「{r.meta.name}」"
+                               f"{case.region.name}没有“{r.meta.lane_label if r.signer is None else routing.default_label(r.signer)}”"
+                               f"部门，任务「{name}」"
                                f"由上级{agency_name}承办",
                                actor=actor, task=task_id, at=now,
-                               data={"lane": r.meta.lane, "agency_id": agency_id})
+                               data={"lane": r.lane, "agency_id": agency_id})
             status = r.meta.properties.get("case_status")
             if status and status != case.status:
                 history.record(session, case, "status_changed",

@@ -383,7 +383,8 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
         raise Conflict("任务已被他人认领，请联系认领人或督办人")
     assert instance is not None
     bundle = processes.bundle_of(session, instance.version_id, content_hash)
-    fields = bundle.task_meta(task.process_id, task.bpmn_id).fields
+    meta = bundle.task_meta(task.process_id, task.bpmn_id)
+    fields = meta.fields
     cleaned = forms.validate(fields, data)
     changes = _apply_case_fields(case, fields, cleaned)
     _check_requirement(case, instance, bundle, task, actor, cleaned)
@@ -407,8 +408,10 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
                                               for k, v in changes.items()),
                        actor=actor, task=task, at=now, data=changes)
     instances.record_fired_timers(session, case, step.fired, now=now, during=f"办结「{task.name}」")
+    # 或签: the first signature ends the step; the other signers' rows are withdrawn for that reason.
+    either = meta.signoff is not None and meta.signoff.mode == "any"
     moved = instances.project(session, case, instance, workflow, bundle, actor=actor, now=now,
-                              before=step.open_before,
-                              done=task.spiff_task_id)
+                              before=step.open_before, done=task.spiff_task_id,
+                              cancel_reason="或签已由其他部门签署" if either else "流程变化")
     instances.save_state(session, instance, workflow, now)
     return Completion(task, moved["opened"], moved["cancelled"])

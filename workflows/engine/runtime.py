@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import ParallelMultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -143,6 +144,28 @@ class ReadyTask:
     process_id: str
     meta: TaskMeta
     due_at: datetime | None
+    signer: str | None = None  # the role whose agency signs this instance of a 会签/或签 task
+
+    @property
+    def lane(self) -> str:
+        """The lane key the task is routed by: a signer's role, otherwise the task's lane."""
+        return self.signer or self.meta.lane
+
+
+# Where an instance of a sign-off task keeps the role it was added for (加签); declared instances are
+# found by their index in hq:signoff's roles.
+SIGNER_KEY = "hq_signer"
+
+
+def signer_of(task: Any, meta: TaskMeta) -> str | None:
+    """The role that signs this instance of a sign-off task (None for an ordinary task)."""
+    if meta.signoff is None:
+        return None
+    added = task.internal_data.get(SIGNER_KEY)
+    if added is not None:
+        return added
+    index = task.internal_data.get("key_or_index")
+    return meta.signoff.roles[index] if isinstance(index, int) and 0 <= index < len(meta.signoff.roles) else None
 
 
 def _timer_value(task: Any) -> datetime | None:
@@ -183,7 +206,7 @@ def ready_user_tasks(workflow: BpmnWorkflow, bundle: Bundle) -> list[ReadyTask]:
         process_id = task.workflow.spec.name
         meta = bundle.task_meta(process_id, task.task_spec.bpmn_id)
         due = _due(task)
-        out.append(ReadyTask(str(task.id), process_id, meta, due))
+        out.append(ReadyTask(str(task.id), process_id, meta, due, signer_of(task, meta)))
     return out
 
 
@@ -290,6 +313,11 @@ def _obstacle(task: Any) -> str | None:
         return f"中间经过并行分支{label}，退回会打乱其他并行事项"
     if _is_timer(task) and task.state == TaskState.COMPLETED:
         return f"时限「{_name(task)}」已到期并已转入后续步骤，不能回到时限之前"
+    if isinstance(spec, ParallelMultiInstanceTask) and any(
+            c.state == TaskState.COMPLETED for c in spec._instances(task)):
+        name = spec.bpmn_name or task.workflow.spec.task_specs[spec.task_spec].bpmn_name
+        label = f"「{name}」" if name else ""
+        return f"会签{label}已有部门签署，退回会作废其签署"
     if isinstance(spec, SubWorkflowTask) and task.state == TaskState.COMPLETED:
         return f"中间经过已办结的「{_name(task)}」，不能回到它之前"
     return None
@@ -473,3 +501,87 @@ def element_states(workflow: BpmnWorkflow) -> list[ElementState]:
 __all__ = ["SERIALIZER_VERSION", "ElementState", "FiredTimer", "ReadyTask", "Step", "WayBack", "complete", "dump",
            "element_states", "fire_timers", "followers", "load", "next_timer", "not_on_way", "ready_user_tasks",
            "ready_uuids", "reset_to", "signal", "start", "way_back"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 会签 / 或签: the signers of a running sign-off (a parallel multi-instance user task)
+
+
+@dataclass(frozen=True)
+class SignerState:
+    uuid: str
+    index: int
+    state: str  # "ready" | "completed" | "cancelled"
+
+
+class SignoffRefused(ValueError):
+    """A change to a sign-off the engine cannot make; the message says why, for people."""
+
+
+def _signoff_step(workflow: BpmnWorkflow, task_uuid: str) -> tuple[Any, Any]:
+    """(the instance, the running multi-instance task above it) for an instance of a sign-off."""
+    task = _find(workflow, task_uuid)
+    if task is None:
+        raise LookupError(task_uuid)
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, ParallelMultiInstanceTask):
+        raise SignoffRefused("该任务不是会签任务")
+    if parent.state != TaskState.STARTED:
+        raise SignoffRefused("会签已结束，不能再调整签署部门")
+    return task, parent
+
+
+def _state_name(task: Any) -> str:
+    if task.state == TaskState.COMPLETED:
+        return "completed"
+    if task.has_state(TaskState.FINISHED_MASK):
+        return "cancelled"
+    return "ready"
+
+
+def signers(workflow: BpmnWorkflow, task_uuid: str) -> list[SignerState]:
+    """Every instance of the sign-off the task belongs to, in the order they were created; [] when the
+    task is not (or no longer) part of a sign-off the workflow holds."""
+    task = _find(workflow, task_uuid)
+    if task is None or task.parent is None or not isinstance(task.parent.task_spec, ParallelMultiInstanceTask):
+        return []
+    parent = task.parent
+    return [SignerState(str(c.id), c.internal_data.get("key_or_index", -1), _state_name(c))
+            for c in parent.task_spec._instances(parent)]
+
+
+def add_signer(workflow: BpmnWorkflow, task_uuid: str, role: str) -> tuple[Step, str]:
+    """加签: one more instance of the running sign-off `task_uuid` belongs to, signed by `role`'s agency.
+    Returns the step (what was open before) and the new instance's id."""
+    _task, parent = _signoff_step(workflow, task_uuid)
+    open_before, _fired = _open_and_fired(workflow)
+    instances = list(parent.task_spec._instances(parent))
+    index = max((c.internal_data.get("key_or_index", -1) for c in instances), default=-1) + 1
+    try:
+        parent.task_spec.create_child(parent, index, index)
+    except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
+        raise _engine_failure(exc) from None
+    child = parent.children[-1]
+    child.internal_data[SIGNER_KEY] = role
+    return Step(open_before, []), str(child.id)
+
+
+def remove_signer(workflow: BpmnWorkflow, task_uuid: str) -> Step:
+    """减签: drop an instance not yet signed. When every other instance has signed, the sign-off is
+    complete and the process moves on. Refused for the last instance (nobody would sign)."""
+    task, parent = _signoff_step(workflow, task_uuid)
+    if task.state != TaskState.READY:
+        raise SignoffRefused("该部门已签署，不能减签")
+    others = [c for c in parent.task_spec._instances(parent) if c is not task]
+    if not any(c.state in (TaskState.READY, TaskState.COMPLETED) for c in others):
+        raise SignoffRefused("至少保留一个会签部门")
+    open_before, fired_before = _open_and_fired(workflow)
+    try:
+        task.workflow._remove_task(task.id)
+        if parent.task_spec.children_complete(parent):
+            parent._set_state(TaskState.READY)
+        workflow.do_engine_steps()
+        fired = _fired_since(workflow, fired_before)
+    except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
+        raise _engine_failure(exc) from None
+    return Step(open_before, fired)

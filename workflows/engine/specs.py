@@ -129,6 +129,24 @@ class TaskMeta:
     documentation: str = ""
     lane_label: str = ""  # the lane's name in the file, for people to read; free text, never a key
     sla_workdays: int | None = None  # 办理时限 in working days (property sla_workdays), None if none
+    signoff: Signoff | None = None  # 会签/或签: one instance of the task per signing agency
+
+
+SIGNOFF_MODES: dict[str, str] = {"all": "会签", "any": "或签"}
+
+
+@dataclass(frozen=True)
+class Signoff:
+    """A user task several agencies sign: a parallel multi-instance in the BPMN, one instance per role
+    of `roles` (hq:signoff), each routed to that role's agency of the case's place. `mode` follows from
+    the completion condition: none = 会签 (all must sign), `True` = 或签 (the first signature ends it)."""
+
+    mode: str
+    roles: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return SIGNOFF_MODES[self.mode]
 
 
 @dataclass
@@ -427,6 +445,39 @@ def _parse_sla(props: dict[str, str], tid: str, file_name: str) -> int | None:
     return int(text)
 
 
+def _parse_signoff(ut: etree._Element, tid: str, file_name: str) -> Signoff | None:
+    """A task's sign-off: hq:signoff roles="government housing …" on a parallel multi-instance whose
+    cardinality is the number of roles; a multi-instance without hq:signoff, or the other way round, is
+    refused (the engine would not know whose inbox each instance goes to)."""
+    where = {"element_id": tid, "file": file_name}
+    loop = ut.find("bpmn:multiInstanceLoopCharacteristics", NS)
+    declared = ut.find(".//hq:signoff", NS)
+    if loop is None and declared is None:
+        return None
+    if loop is None or declared is None:
+        raise ProcessDefinitionError("会签任务须同时声明多实例（multiInstanceLoopCharacteristics）和 hq:signoff", **where)
+    if loop.get("isSequential") in ("true", "1"):
+        raise ProcessDefinitionError("会签仅支持并行多实例（isSequential 应为 false）", **where)
+    roles = tuple((declared.get("roles") or "").split())
+    if not roles or len(roles) != len(set(roles)):
+        raise ProcessDefinitionError("hq:signoff 的 roles 应列出不重复的部门角色", **where)
+    for role in roles:
+        if role not in AGENCY_ROLES:
+            raise ProcessDefinitionError(f"hq:signoff 的部门角色 {role!r} 未知（可用：{valid_codes()}）", **where)
+    cardinality = loop.find("bpmn:loopCardinality", NS)
+    if cardinality is None or (cardinality.text or "").strip() != str(len(roles)):
+        raise ProcessDefinitionError(f"会签任务的多实例数量（loopCardinality）应为 {len(roles)}，与 hq:signoff 的部门数一致",
+                                     **where)
+    if loop.find("bpmn:loopDataInputRef", NS) is not None or loop.find("bpmn:loopDataOutputRef", NS) is not None:
+        raise ProcessDefinitionError("会签任务按 hq:signoff 的部门生成实例，不使用 loopDataInputRef/OutputRef", **where)
+    condition = loop.find("bpmn:completionCondition", NS)
+    text = (condition.text or "").strip() if condition is not None else ""
+    if text not in ("", "True"):
+        raise ProcessDefinitionError("会签任务的完成条件（completionCondition）只能省略（会签：全部签署）"
+                                     "或为 True（或签：任一部门签署即完成）", **where)
+    return Signoff("any" if text == "True" else "all", roles)
+
+
 def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str], TaskMeta]:
     tasks: dict[tuple[str, str], TaskMeta] = {}
     for process in root.iter(f"{{{BPMN_NS}}}process"):
@@ -456,7 +507,8 @@ def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str]
             lane = lane_of[tid]
             tasks[(pid, tid)] = TaskMeta(pid, tid, ut.get("name"), lane.key, fields, props,
                                          (doc.text or "").strip() if doc is not None else "",
-                                         lane_label=lane.display, sla_workdays=sla)
+                                         lane_label=lane.display, sla_workdays=sla,
+                                         signoff=_parse_signoff(ut, tid, file_name))
     return tasks
 
 

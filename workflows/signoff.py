@@ -1,0 +1,218 @@
+"""会签 / 或签: a step several agencies sign, and 加签 / 减签 while it runs.
+
+A sign-off is declared in the BPMN (a parallel multi-instance user task with `hq:signoff roles="…"`,
+see workflows/engine/specs.py): when the case reaches it, each role's agency of the case's place gets
+its own task row in its inbox. 会签 moves on when all have signed; 或签 when the first has, and the
+others' rows are withdrawn. Each signer's opinion stays on its row and in history.
+
+Who may change the signers: a supervisor whose jurisdiction covers the case (加签 an agency that is
+not signing yet; 减签 one that has not signed, never the last). The signing itself is completing the
+row (workflows/tasks.py), by an officer of that agency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import AGENCY_ROLES, Agency, Case, ProcessInstance, Task, User
+
+from . import history, inputs, instances, permissions, processes, tasks
+from .engine import clock, routing, runtime
+from .errors import Conflict, Forbidden
+from .transactions import mutation
+
+REASON_MAX = 500
+SIGNER_STATUSES = {"ready": "待签署", "completed": "已签署", "cancelled": "已撤销"}
+
+
+@dataclass(frozen=True)
+class Signer:
+    """One signer of a sign-off: its task row, the role and agency, and what it said."""
+
+    task: Task
+    role: str
+    agency: str
+    status: str  # "ready" | "completed" | "cancelled" (withdrawn by 或签, removed by 减签)
+    opinion: str | None
+    signed_by: str | None
+    signed_at: datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return SIGNER_STATUSES[self.status]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A sign-off as its task page shows it."""
+
+    mode: str  # "all" (会签) | "any" (或签)
+    label: str
+    running: bool
+    signers: list[Signer]
+    may_change: bool  # the reader may 加签 / 减签 now
+    addable: list[tuple[str, str]]  # (role, label) of agencies not signing yet
+
+    @property
+    def waiting_for(self) -> list[str]:
+        return [s.agency for s in self.signers if s.status == "ready"]
+
+
+def _may_change(actor: User, case: Case) -> bool:
+    return actor.active and actor.role == "supervisor" and permissions.jurisdiction(actor).contains(case.region)
+
+
+def _require_changer(actor: User, case: Case, doing: str) -> None:
+    if not _may_change(actor, case):
+        raise Forbidden(f"只有管辖该案件的督办人可以{doing}")
+
+
+def _reason(value: Any) -> str:
+    cleaned = inputs.clean_text(value, field="reason", label="理由", max_length=REASON_MAX, multiline=True) \
+        if value is not None else ""
+    if not cleaned:
+        inputs.refuse("reason", "理由", "不能为空")
+    return cleaned
+
+
+def _rows(session: Session, task: Task, states: list[runtime.SignerState]) -> list[Task]:
+    """The rows of a sign-off's instances (in the engine's order), and the rows of instances removed by
+    减签 since it began (no longer in the engine, still in history)."""
+    by_uuid = {row.spiff_task_id: row for row in session.scalars(
+        select(Task).where(Task.spiff_task_id.in_([s.uuid for s in states])))}
+    rows = [by_uuid[s.uuid] for s in states if s.uuid in by_uuid]
+    if rows:
+        began = min(row.created_at for row in rows)
+        removed = session.scalars(select(Task).where(
+            Task.instance_id == task.instance_id, Task.bpmn_id == task.bpmn_id, Task.status == "cancelled",
+            Task.created_at >= began, Task.spiff_task_id.not_in(list(by_uuid))).order_by(Task.id))
+        rows += list(removed)
+    return rows
+
+
+def panel(session: Session, actor: User, task: Task) -> Panel | None:
+    """The sign-off `task` is one signer's row of, for a reader who may see the task (the caller checked
+    that); None for an ordinary task. Reads the case's workflow once."""
+    meta = tasks.task_meta(session, task)
+    if meta.signoff is None:
+        return None
+    case = session.get(Case, task.case_id)
+    assert case is not None
+    workflow = _workflow(session, task)
+    states = runtime.signers(workflow, task.spiff_task_id)
+    rows = _rows(session, task, states) if states else [task]
+    agencies = dict(session.execute(select(Agency.id, Agency.name)
+                                    .where(Agency.id.in_({r.agency_id for r in rows}))).all())
+    people = dict(session.execute(select(User.id, User.display_name).where(
+        User.id.in_({r.completed_by_id for r in rows if r.completed_by_id is not None}))).all())
+    signers = [Signer(row, routing.resolve(row.lane)[0], agencies.get(row.agency_id, ""), row.status,
+                      (row.data or {}).get("signoff_opinion") or row.opinion,
+                      people.get(row.completed_by_id) if row.completed_by_id is not None else None,
+                      row.completed_at if row.status == "completed" else None)
+               for row in rows]
+    running = any(s.status == "ready" for s in signers)
+    taken = {s.role for s in signers if s.status != "cancelled"}
+    return Panel(meta.signoff.mode, meta.signoff.label, running, signers,
+                 running and _may_change(actor, case),
+                 [(code, label) for code, label in AGENCY_ROLES.items() if code not in taken])
+
+
+def _workflow(session: Session, task: Task) -> Any:
+    instance = session.get(ProcessInstance, task.instance_id)
+    assert instance is not None
+    return runtime.load(instance.state, processes.bundle_for(session, instance))
+
+
+def _signoff_task(session: Session, actor: User, task_id: int, expected_version: int | None, doing: str,
+                  ) -> tuple[Task, Case, Any, Any]:
+    """The sign-off row `task_id` (locked with its case and process instance) and the bundle, after the
+    checks every change of signers shares."""
+    task, case, instance, content_hash = tasks._load(session, actor, task_id, lock=True)
+    assert instance is not None and content_hash is not None
+    _require_changer(actor, case, doing)
+    if doing == "减签" and task.status == "completed":
+        raise Conflict("该部门已签署，不能减签")
+    tasks._require_actable(actor, task, case, expected_version)
+    bundle = processes.bundle_of(session, instance.version_id, content_hash)
+    if bundle.task_meta(task.process_id, task.bpmn_id).signoff is None:
+        raise Conflict(f"「{task.name}」不是会签任务，不能{doing}")
+    return task, case, instance, bundle
+
+
+@mutation
+def add_signer(session: Session, actor: User, task_id: int, *, role: Any, reason: Any,
+               expected_version: int | None = None, now: datetime | None = None) -> Task:
+    """加签: the agency of `role` (of the case's place, or the level above when the place has none)
+    signs the running sign-off that `task_id` (any open signer's row) belongs to, beside the others.
+
+    Permission: a supervisor whose jurisdiction covers the case. Refused: Invalid naming role (not an
+    agency role) or reason (1–500 characters); Conflict when the task is not a sign-off or it is over,
+    or the role already signs it; Stale on an old `expected_version`. Side effects, one transaction:
+    a new instance in the workflow and its row in that agency's inbox, a "signer_added" event.
+    """
+    now = now or clock.now()
+    cleaned = _reason(reason)
+    if not isinstance(role, str) or role not in AGENCY_ROLES:
+        inputs.refuse("role", "加签部门", f"应为部门角色之一：{routing.valid_codes()}")
+    task, case, instance, bundle = _signoff_task(session, actor, task_id, expected_version, "加签")
+    with instances.engine_work(case, actor):
+        workflow = runtime.load(instance.state, bundle)
+    states = runtime.signers(workflow, task.spiff_task_id)
+    for row in _rows(session, task, states):
+        if row.status != "cancelled" and routing.resolve(row.lane)[0] == role:
+            raise Conflict(f"{AGENCY_ROLES[role]}部门已在会签部门中")
+    with instances.engine_work(case, actor), clock.frozen_at(now):
+        try:
+            step, new_uuid = runtime.add_signer(workflow, task.spiff_task_id, role)
+        except runtime.SignoffRefused as refused:
+            raise Conflict(str(refused)) from None
+    moved = instances.project(session, case, instance, workflow, bundle, actor=actor, now=now,
+                              before=step.open_before)
+    instances.save_state(session, instance, workflow, now)
+    added = session.scalar(select(Task).where(Task.spiff_task_id == new_uuid))
+    assert added is not None
+    agency = next((o["agency"] for o in moved["opened"] if o["task_id"] == added.id), "")
+    history.record(session, case, "signer_added",
+                   f"{history.actor_label(actor)}对「{bundle.task_meta(task.process_id, task.bpmn_id).name}」"
+                   f"加签{agency}，理由：{cleaned}",
+                   actor=actor, task=added, at=now,
+                   data={"role": role, "agency_id": added.agency_id, "reason": cleaned, "from_task_id": task.id})
+    return added
+
+
+@mutation
+def remove_signer(session: Session, actor: User, task_id: int, *, reason: Any,
+                  expected_version: int | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """减签: the signer whose row is `task_id` no longer signs. If every other signer has signed, the
+    sign-off is complete and the case moves on. Returns the tasks that opened.
+
+    Permission: a supervisor whose jurisdiction covers the case. Refused: Invalid naming reason;
+    Conflict when the task is not a sign-off, the signer has signed, it is the last signer left, or
+    the sign-off is over; Stale on an old `expected_version`. Side effects, one transaction: the
+    instance removed from the workflow, its row withdrawn, a "signer_removed" event.
+    """
+    now = now or clock.now()
+    cleaned = _reason(reason)
+    task, case, instance, bundle = _signoff_task(session, actor, task_id, expected_version, "减签")
+    agency = session.scalar(select(Agency.name).where(Agency.id == task.agency_id)) or ""
+    with instances.engine_work(case, actor), clock.frozen_at(now):
+        workflow = runtime.load(instance.state, bundle)
+        try:
+            step = runtime.remove_signer(workflow, task.spiff_task_id)
+        except runtime.SignoffRefused as refused:
+            raise Conflict(str(refused)) from None
+    history.record(session, case, "signer_removed",
+                   f"{history.actor_label(actor)}对「{bundle.task_meta(task.process_id, task.bpmn_id).name}」"
+                   f"减签{agency}，理由：{cleaned}",
+                   actor=actor, task=task, at=now, data={"agency_id": task.agency_id, "reason": cleaned})
+    instances.record_fired_timers(session, case, step.fired, now=now, during="减签")
+    moved = instances.project(session, case, instance, workflow, bundle, actor=actor, now=now,
+                              before=step.open_before, cancel_reason="减签")
+    instances.save_state(session, instance, workflow, now)
+    session.expire(task)
+    return moved["opened"]
