@@ -23,7 +23,7 @@ from models import AGENCY_ROLES, Agency, Case, ProcessInstance, Task, User
 
 from . import history, inputs, instances, permissions, processes, tasks
 from .engine import clock, routing, runtime
-from .errors import Conflict, Forbidden
+from .errors import Conflict, Forbidden, NotFound
 from .transactions import mutation
 
 REASON_MAX = 500
@@ -216,3 +216,12 @@ def remove_signer(session: Session, actor: User, task_id: int, *, reason: Any,
     instances.save_state(session, instance, workflow, now)
     session.expire(task)
     return moved["opened"]
+
+
+def panel_for(session: Session, actor: User, task_id: int) -> Panel:
+    """The sign-off of task `task_id` for a reader who may see the task (otherwise NotFound, as for the
+    task); NotFound also when the task is not a sign-off. No side effects."""
+    found = panel(session, actor, tasks.get_task(session, actor, task_id))
+    if found is None:
+        raise NotFound("该任务不是会签任务")
+    return found
