@@ -26,6 +26,7 @@ from . import (
     task_operations,
     tasks,
 )
+from . import signoff as signoff_service
 from .engine import clock
 from .engine.specs import TaskMeta
 from .errors import HuiqianError, Invalid, Stale
@@ -56,6 +57,7 @@ class TaskPage:
     operations: task_operations.Panel | None = None  # 转办, 退回, 撤回 as this reader may use them
     extensions: tuple[ExtensionRequest, ...] = ()  # the task's 延期申请, oldest first
     can_request_extension: bool = False  # may ask for one now (the service checks again)
+    signoff: signoff_service.Panel | None = None  # 会签/或签: every signer and what each said
 
     @property
     def extension(self) -> ExtensionRequest | None:
@@ -115,7 +117,8 @@ def task_page(session: Session, actor: User, task_id: int) -> TaskPage:
         and (task.assignee_id == actor.id or actor.role == "supervisor"),
         can_complete=can_complete, on_behalf=on_behalf, blocked=blocked, sla=sla, extensions=requests,
         can_request_extension=_may_ask_extension(actor, task, sla, requests),
-        operations=task_operations.panel(session, actor, task))
+        operations=task_operations.panel(session, actor, task),
+        signoff=signoff_service.panel(session, actor, task) if meta.signoff is not None else None)
 
 
 def _may_ask_extension(actor: User, task: Task, sla: TaskSla | None,

@@ -20,6 +20,7 @@ from workflows import (
     extensions,
     inbox,
     opinions,
+    signoff,
     task_desk,
     task_operations,
     tasks,
@@ -239,6 +240,39 @@ def withdraw(task_id: int) -> Any:
         flash(gettext("已撤回「%(name)s」，请重新办理。", name=done.task.name), "success")
         return redirect(_task_url(done.task.id))
     return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/signers", endpoint="add_signer")
+@signed_in
+def add_signer(task_id: int) -> Any:
+    form = request.form
+
+    def act() -> Any:
+        added = signoff.add_signer(get_session(), g.actor, task_id, role=form.get("role") or None,
+                                   reason=form.get("reason"))
+        agency = inbox.described(get_session(), added).agency.name
+        flash(gettext("已加签 %(agency)s，会签须等其签署后才完成。", agency=agency), "success")
+        return redirect(_task_url(task_id, "signoff"))
+    return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/remove-signer", endpoint="remove_signer")
+@signed_in
+def remove_signer(task_id: int) -> Any:
+    form = request.form
+    shown = form.get("from", "")
+    page_id = int(shown) if shown.isdigit() and len(shown) < 11 else task_id
+
+    def act() -> Any:
+        opened = signoff.remove_signer(get_session(), g.actor, task_id, reason=form.get("reason"),
+                                       expected_version=version_of(form))
+        said = gettext("已减签。")
+        if opened:
+            said += gettext("会签已完成，下一步：%(steps)s", steps=gettext("；").join(
+                gettext("「%(name)s」已交 %(agency)s", name=t["name"], agency=t["agency"]) for t in opened))
+        flash(said, "success")
+        return redirect(_task_url(page_id, "signoff"))
+    return _operate(page_id, act)
 
 
 @bp.post("/tasks/<int:task_id>/draft/discard")
