@@ -21,6 +21,7 @@ EVENT_KINDS: dict[str, str] = {
     "task_withdrawn": "撤回",
     "signer_added": "加签",
     "signer_removed": "减签",
+    "task_copied": "抄送",
     "timer_fired": "时限到期",
     "lane_fallback": "上级部门代办",
     "case_updated": "案件信息变更",

@@ -17,6 +17,7 @@ NOTIFICATION_KINDS: dict[str, str] = {
     "escalated": "督办",
     "acknowledged": "已阅回执",
     "answered": "督办答复",
+    "copied": "抄送",
 }
 
 DELIVERY_CHANNELS: dict[str, str] = {"email": "电子邮件", "webhook": "Webhook"}
@@ -27,7 +28,7 @@ DELIVERY_STATUSES: dict[str, str] = {"pending": "待发送", "sent": "已发送"
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (
-        CheckConstraint("kind IN ('assigned', 'due_soon', 'overdue', 'escalated', 'acknowledged', 'answered')",
+        CheckConstraint("kind IN ('assigned', 'due_soon', 'overdue', 'escalated', 'acknowledged', 'answered', 'copied')",
                         name="kind_known"),
         # What makes two notifications the same one ("overdue:42"): a worker pass that runs twice, or two
         # workers at once, notify a person once.
