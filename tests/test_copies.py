@@ -108,3 +108,34 @@ def test_copies_through_the_api(api_as, driver, people, session) -> None:  # noq
     assert api_as(desk).get(f"/tasks/{task.id}").status_code == 200
     refused = api_as(desk).post(f"/tasks/{task.id}/complete", json={"data": {}})
     assert refused.status_code in (403, 404)
+
+
+def test_copy_from_the_task_page_and_read_it_in_the_cc_tab(app, driver, people, session) -> None:  # noqa: ANN001
+    from tests.pages import csrf, signed_in
+    case, task = _case_task(driver)
+    officer = driver.officer_for(task)
+    desk = people.officer("榆树市", "supervision")
+    finance = people.officer("榆树市", "finance")
+    session.rollback()
+    client = signed_in(app, officer)
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="copy-form"' in page and f'<option value="{finance.id}">' in page
+    empty = client.post(f"/tasks/{task.id}/copies", data={"csrf_token": csrf(page), "note": "看看"})
+    assert "请选择抄送对象" in client.get(empty.headers["Location"]).get_data(as_text=True)
+    done = client.post(f"/tasks/{task.id}/copies", data={"csrf_token": csrf(page), "leader": "1",
+                                                          "user_ids": [str(finance.id)], "note": "请财政局一并阅知"})
+    shown = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "已抄送 2 人。" in shown and 'id="copies-list"' in shown and "未阅" in shown
+
+    reader = signed_in(app, desk)
+    inbox_page = reader.get("/inbox").get_data(as_text=True)
+    assert 'data-view="cc" href="/inbox/copies"' in inbox_page and "即将上线" not in inbox_page
+    listing = reader.get("/inbox/copies").get_data(as_text=True)
+    assert 'id="copies-unread">1<' in listing and "请财政局一并阅知" in listing and f'href="/tasks/{task.id}"' in listing
+    copy_id = session.scalar(select(TaskCopy.id).where(TaskCopy.user_id == desk.id))
+    read = reader.post(f"/inbox/copies/{copy_id}/read", data={"csrf_token": csrf(listing)})
+    after = reader.get(read.headers["Location"]).get_data(as_text=True)
+    assert 'data-read="1"' in after and 'id="copies-unread"' not in after
+    # The copied person sees the task read-only: no form to complete, no copy form.
+    task_page = reader.get(f"/tasks/{task.id}").get_data(as_text=True)
+    assert 'id="btn-complete"' not in task_page and 'id="copy-form"' not in task_page and 'id="copies-list"' in task_page

@@ -10,6 +10,7 @@ lets them know, it does not widen what they may see.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -151,3 +152,30 @@ def mark_read(session: Session, actor: User, copy_id: Any, *, now: datetime | No
         raise NotFound("抄送不存在")
     if copy.read_at is None:
         copy.read_at = now or clock.now()
+
+
+@dataclass(frozen=True)
+class CopyPanel:
+    """抄送 on a task's page: who it was copied to (read or not), and whether the reader may copy it, to
+    whom (the people of the case's county and the city's 安居办, as choices)."""
+
+    copies: list[tuple[TaskCopy, str]]  # (copy, recipient's name)
+    may_copy: bool
+    candidates: list[tuple[int, str]]  # (user id, "name（agency）")
+    leader: str | None  # the case's 包保领导
+
+
+def task_panel(session: Session, actor: User, task: Task, case: Case) -> CopyPanel:
+    """For a task the caller obtained through a permission-checked read. Two or three statements."""
+    made = copies_of_task(session, task)
+    names = recipient_names(session, made)
+    may_copy = permissions.can_act_on_task(actor, task, case)
+    candidates: list[tuple[int, str]] = []
+    if may_copy:
+        places = [case.region_id] + ([case.region.parent_id] if case.region.parent_id is not None else [])
+        candidates = [(uid, f"{name}（{agency}）") for uid, name, agency in session.execute(
+            select(User.id, User.display_name, Agency.name).join(Agency, User.agency_id == Agency.id)
+            .where(Agency.region_id.in_(places), User.active.is_(True), User.role.in_(("officer", "supervisor")),
+                   User.id != actor.id)
+            .order_by(Agency.region_id, Agency.id, User.id).limit(200))]
+    return CopyPanel([(c, names.get(c.user_id, "")) for c in made], may_copy, candidates, case.responsible_leader)

@@ -17,6 +17,7 @@ from models import Attachment, Case, CaseEvent, ExtensionRequest, StockOpinion, 
 from . import (
     attachments,
     comments,
+    copies,
     drafts,
     extensions,
     inbox,
@@ -58,6 +59,7 @@ class TaskPage:
     extensions: tuple[ExtensionRequest, ...] = ()  # the task's 延期申请, oldest first
     can_request_extension: bool = False  # may ask for one now (the service checks again)
     signoff: signoff_service.Panel | None = None  # 会签/或签: every signer and what each said
+    copies: copies.CopyPanel | None = None  # 抄送: to whom, and whether the reader may copy it
 
     @property
     def extension(self) -> ExtensionRequest | None:
@@ -118,7 +120,8 @@ def task_page(session: Session, actor: User, task_id: int) -> TaskPage:
         can_complete=can_complete, on_behalf=on_behalf, blocked=blocked, sla=sla, extensions=requests,
         can_request_extension=_may_ask_extension(actor, task, sla, requests),
         operations=task_operations.panel(session, actor, task),
-        signoff=signoff_service.panel(session, actor, task) if meta.signoff is not None else None)
+        signoff=signoff_service.panel(session, actor, task) if meta.signoff is not None else None,
+        copies=copies.task_panel(session, actor, task, task.case))
 
 
 def _may_ask_extension(actor: User, task: Task, sla: TaskSla | None,

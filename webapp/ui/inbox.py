@@ -18,7 +18,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from werkzeug.datastructures import MultiDict
 
 from models import CATEGORIES
-from workflows import escalations, inbox, saved_filters
+from workflows import copies, escalations, inbox, saved_filters
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import get_session
@@ -33,6 +33,7 @@ WORKING_ROLES = ("officer", "supervisor")
 TABS = {"inbox": N_("待办"), "mine": N_("我的已签收"), "unclaimed": N_("未签收"), "completed": N_("已办")}
 DUE_CHOICES = {"soon": N_("即将到期"), "overdue": N_("已超期")}
 PER_PAGE_CHOICES = (25, 50, 100)
+COPIES_PER_PAGE = 25
 PAGE_MAX = 1_000_000
 LABELS = {"view": "视图", "due": "时限", "category": "类别", "case": "案件", "page": "页码", "per_page": "每页件数"}
 NOT_WORKING = N_("审计与管理员不办理任务，没有待办列表。查看案件及其任务请从“案件”进入。")
@@ -185,6 +186,30 @@ def export() -> Any:
     except Invalid as exc:
         return _render(filters, dict(exc.errors) or {"_": [exc.message]}, status=400)
     return workbook_response(found, filters, gettext(TABS[filters.view]), cap)
+
+
+@bp.get("/inbox/copies", endpoint="copies")
+@signed_in
+def copies_page() -> Any:
+    """抄送我的: the tasks copied to the reader, unread first (read-only; each opens the task page)."""
+    page_text = request.args.get("page", "1")
+    number = int(page_text) if page_text.isascii() and page_text.isdigit() and len(page_text) <= 7 else 1
+    unread_only = request.args.get("unread") == "1"
+    session = get_session()
+    found = copies.copied_to_me(session, g.actor, unread_only=unread_only, limit=COPIES_PER_PAGE,
+                                offset=(max(number, 1) - 1) * COPIES_PER_PAGE)
+    return render_template("ui/inbox_copies.html", title=gettext("抄送我的"), page=found, tabs=TABS,
+                           unread_only=unread_only, unread=copies.unread_copies(session, g.actor))
+
+
+@bp.post("/inbox/copies/<int:copy_id>/read", endpoint="read_copy")
+@signed_in
+def read_copy(copy_id: int) -> Any:
+    try:
+        copies.mark_read(get_session(), g.actor, copy_id)
+    except NotFound as exc:
+        flash(exc.message, "danger")
+    return redirect(url_for("ui_inbox.copies"))
 
 
 @bp.post("/inbox/filters")

@@ -16,6 +16,7 @@ from flask_babel import gettext
 from workflows import (
     attachments,
     comments,
+    copies,
     drafts,
     extensions,
     inbox,
@@ -239,6 +240,21 @@ def withdraw(task_id: int) -> Any:
                                         expected_version=version_of(form))
         flash(gettext("已撤回「%(name)s」，请重新办理。", name=done.task.name), "success")
         return redirect(_task_url(done.task.id))
+    return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/copies", endpoint="copy_task")
+@signed_in
+def copy_task(task_id: int) -> Any:
+    form = request.form
+    chosen = [int(v) for v in form.getlist("user_ids") if v.isascii() and v.isdigit() and len(v) < 11]
+
+    def act() -> Any:
+        made = copies.copy_task(get_session(), g.actor, task_id, user_ids=chosen, leader=form.get("leader") == "1",
+                                note=form.get("note") or None)
+        flash(gettext("已抄送 %(count)s 人。", count=len(made)) if made else gettext("所选人员均已抄送过，未重复抄送。"),
+              "success" if made else "info")
+        return redirect(_task_url(task_id, "task-copies"))
     return _operate(task_id, act)
 
 
