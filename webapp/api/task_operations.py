@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows import inbox, task_operations
+from workflows import bulk, inbox, task_operations
 
 from .. import auth, get_session
 from ..schemas.common import ErrorSchema
 from ..schemas.task_operations import (
     BulkReassignArgs,
     BulkResultSchema,
+    BulkUrgeArgs,
     ReassignArgs,
     ReopenedSchema,
     ReturnArgs,
@@ -22,7 +23,7 @@ from ..schemas.task_operations import (
 from ..schemas.tasks import TaskSchema
 from . import Blueprint, etag
 
-blp = Blueprint("task_operations", __name__, description="任务操作：转办、批量转办、退回、撤回")
+blp = Blueprint("task_operations", __name__, description="任务操作：转办、批量转办、批量催办、退回、撤回")
 
 ETAG_HEADER = {"ETag": {"description": "任务版本号；以 If-Match 带回", "schema": {"type": "string"}}}
 _NOT_FOUND = "任务不存在或不在您的权限范围内"
@@ -56,6 +57,17 @@ def bulk_reassign(args: dict[str, Any]) -> Any:
     """批量转办：逐项转办所选任务，每项单独生效；返回每项的结果（已转办，或未转办及原因）。"""
     task_ids = args.pop("task_ids")
     return task_operations.bulk_reassign(get_session(), auth.actor(), task_ids, **args)
+
+
+@blp.route("/tasks/urge", methods=["POST"])
+@blp.arguments(BulkUrgeArgs)
+@blp.response(200, BulkResultSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="未登录")
+@blp.alt_response(422, schema=ErrorSchema, description="未选任务、超过上限、催办事由或答复期限有误：一项也不催办")
+def bulk_urge(args: dict[str, Any]) -> Any:
+    """批量催办：对所选每项待办任务的承办部门发起催办（市、省级督办人），每项单独生效；返回每项的结果（已催办，或未催办及原因）。"""
+    task_ids = args.pop("task_ids")
+    return bulk.bulk_urge(get_session(), auth.actor(), task_ids, **args)
 
 
 @blp.route("/tasks/<int:task_id>/return-targets", methods=["GET"])

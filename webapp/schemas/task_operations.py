@@ -29,9 +29,18 @@ class BulkReassignArgs(ReassignArgs):
                            metadata={"description": f"要转办的任务，1–{task_operations.BULK_MAX} 项"})
 
 
+class BulkUrgeArgs(Schema):
+    task_ids = fields.List(fields.Integer(validate=_ID), required=True,
+                           validate=validate.Length(min=1, max=task_operations.BULK_MAX),
+                           metadata={"description": f"要催办的任务，1–{task_operations.BULK_MAX} 项"})
+    reason = fields.String(load_default=None, allow_none=True, metadata={"description": "催办事由，1–1000 字"})
+    due_in_workdays = fields.Integer(load_default=None, allow_none=True,
+                                     metadata={"description": "答复期限：自今日起的工作日数（选填）"})
+
+
 class ItemResultSchema(Schema):
     task_id = fields.Integer()
-    status = fields.String(metadata={"description": "done 已转办 / refused 未转办（见 code、message）"})
+    status = fields.String(metadata={"description": "done 已办理（转办或催办） / refused 未办理（见 code、message）"})
     code = fields.String(allow_none=True, metadata={"description": "未转办的错误类型：not_found、forbidden、conflict、"
                                                                    "invalid、stale"})
     message = fields.String(allow_none=True, metadata={"description": "未转办的原因"})
