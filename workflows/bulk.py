@@ -5,14 +5,16 @@ transaction of its own or left untouched."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
-from models import User
+from models import Agency, Case, Task, User
 
-from . import escalations, inputs, tasks, workdays
+from . import escalations, inputs, permissions, task_operations, tasks, workdays
 from .errors import Conflict, HuiqianError, NotFound
 from .task_operations import ItemResult, _bulk_ids
 
@@ -49,3 +51,35 @@ def bulk_urge(session: Session, actor: User, task_ids: Iterable[Any], *, reason:
         except HuiqianError as exc:
             out.append(ItemResult(task_id, False, exc.code, exc.message))
     return out
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Tasks picked in an inbox for a bulk action, as the confirmation page shows them: those the actor
+    may see and that are still open (with case and agency), how many picks were dropped, and the 转办
+    targets offered (those of the first task: the colleagues of its agency, the agencies of its role
+    over its case; a task of another role is refused, with the reason, when the action runs)."""
+
+    tasks: list[Task]
+    dropped: int
+    colleagues: list[User]
+    agencies: list[Agency]
+
+
+def selection(session: Session, actor: User, task_ids: Iterable[Any]) -> Selection:
+    """For the bulk confirmation page. Refused as a whole (Invalid naming task_ids): none, or too many.
+    No side effects."""
+    picked = list(task_ids)
+    ids = [i for i in _bulk_ids(picked) if isinstance(i, int) and not isinstance(i, bool)
+           and inputs.valid_id(i) and i <= inputs.INT32_MAX]
+    found = {t.id: t for t in session.scalars(
+        select(Task).options(joinedload(Task.case).joinedload(Case.region), joinedload(Task.agency))
+        .where(Task.id.in_(ids), Task.status == "ready")).unique()} if ids else {}
+    visible = [found[i] for i in ids if i in found and (permissions.can_act_on_task(actor, found[i], found[i].case)
+                                                        or permissions.can_view_case(actor, found[i].case))]
+    colleagues: list[User] = []
+    agencies: list[Agency] = []
+    if visible:
+        offered = task_operations.panel(session, actor, visible[0])
+        colleagues, agencies = offered.colleagues, offered.agencies
+    return Selection(visible, len(dict.fromkeys(picked)) - len(visible), colleagues, agencies)

@@ -15,10 +15,11 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from models import CATEGORIES
-from workflows import copies, escalations, inbox, saved_filters
+from models import CATEGORIES, Task
+from workflows import bulk, copies, escalations, inbox, saved_filters, task_operations
 from workflows.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import get_session
@@ -155,6 +156,7 @@ def _render(filters: Filters, errors: dict[str, list[str]], *, status: int = 200
         back=urlencode({"back": current}), near_days=near, soon_days=soon,
         save_errors=save_errors or {}, save_name=save_name, export_query=filters.query(with_page=False),
         addressed=addressed, escalation_near=days["near_days"], escalation_soon=days["soon_days"],
+        may_urge=_may_urge(),
         answer_errors=answer_errors or {}, answers=answers or {}, here=filters.query(),
     ), status
 
@@ -210,6 +212,62 @@ def read_copy(copy_id: int) -> Any:
     except NotFound as exc:
         flash(exc.message, "danger")
     return redirect(url_for("ui_inbox.copies"))
+
+
+def _picked() -> list[int]:
+    return [int(v) for v in request.values.getlist("task_ids") if v.isascii() and v.isdigit() and len(v) < 11]
+
+
+def _may_urge() -> bool:
+    return g.actor.role == "supervisor" and "urge" in escalations.raisable_levels(g.actor)
+
+
+@bp.get("/inbox/bulk", endpoint="bulk")
+@signed_in
+def bulk_confirm() -> Any:
+    """The second step of 批量转办 / 批量催办: the ticked tasks, and the target (转办) or the reason and reply
+    deadline (催办) to confirm."""
+    action = request.args.get("action", "reassign")
+    if g.actor.role not in WORKING_ROLES or action not in ("reassign", "urge") or (action == "urge" and not _may_urge()):
+        return _not_working(403)
+    picked = _picked()
+    if not picked:
+        flash(gettext("请先在列表中勾选任务。"), "warning")
+        return redirect(url_for("ui_inbox.inbox"))
+    try:
+        chosen = bulk.selection(get_session(), g.actor, picked)
+    except Invalid as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("ui_inbox.inbox"))
+    return render_template("ui/inbox_bulk.html", title=gettext("批量转办") if action == "reassign" else gettext("批量催办"),
+                           action=action, chosen=chosen, bulk_max=task_operations.BULK_MAX)
+
+
+@bp.post("/inbox/bulk", endpoint="bulk_run")
+@signed_in
+def bulk_run() -> Any:
+    """Run 批量转办 / 批量催办 and show each task's result."""
+    form = request.form
+    action = form.get("action", "")
+    if g.actor.role not in WORKING_ROLES or action not in ("reassign", "urge"):
+        return _not_working(403)
+    session, picked = get_session(), _picked()
+    try:
+        if action == "reassign":
+            kind, _, ident = form.get("target", "").partition(":")
+            value = int(ident) if ident.isdigit() and len(ident) < 11 else None
+            target = {"user_id": value} if kind == "user" else {"agency_id": value}
+            results = task_operations.bulk_reassign(session, g.actor, picked, reason=form.get("reason"), **target)
+        else:
+            days = form.get("due_in_workdays", "").strip()
+            results = bulk.bulk_urge(session, g.actor, picked, reason=form.get("reason"),
+                                     due_in_workdays=int(days) if days.isdigit() and len(days) < 5 else (days or None))
+    except Invalid as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("ui_inbox.bulk", action=action, task_ids=picked))
+    names = dict(session.execute(select(Task.id, Task.name).where(Task.id.in_([r.task_id for r in results]))).all())
+    return render_template("ui/inbox_bulk_result.html", title=gettext("批量办理结果"), action=action,
+                           results=results, names=names)
 
 
 @bp.post("/inbox/filters")
