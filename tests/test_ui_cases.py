@@ -303,7 +303,7 @@ def test_city_supervisor_reclassifies_from_the_page_after_confirming(app, sessio
     driver.intake_and_classify(case)
     client = _signed_in(app, people.supervisor("长春市"))
     page = _text(client.get(f"/cases/{case.id}"))
-    assert 'id="reclassify-form"' in page and 'id="escalate-form"' in page and "改派（即将上线）" in page
+    assert 'id="reclassify-form"' in page and 'id="escalate-form"' in page and 'id="reassign-hint"' in page
     csrf = _csrf(page)
     version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
     form = {"csrf_token": csrf, "category": "3", "reason": "经核查项目实为未开工", "version": version}

@@ -85,7 +85,7 @@ def test_city_supervisor_raises_from_the_case_page_with_only_the_city_rungs(app,
     assert str(housing.id) in targets and "leader" in targets
     assert str(people.agency("农安县", "housing").id) not in targets  # another county's bureau
     assert str(people.agency("长春市", "supervision").id) not in targets  # the raiser's own office
-    assert "即将上线" in page and "催办（即将上线）" not in page  # 改派 only is still to come
+    assert "即将上线" not in page and 'id="reassign-hint"' in page  # 改派 is the task page's 转办
     done = _raise_on_page(client, case, target=str(housing.id))
     assert done.status_code == 302 and done.headers["Location"] == f"/cases/{case.id}#escalations"
     session.rollback()

@@ -11,6 +11,7 @@ from sqlalchemy import event, update
 from models import Case, Task
 from tests.conftest import at
 from tests.pages import signed_in as _client
+from workflows import workdays
 
 NOW = at("2026-05-01 09:00")
 
@@ -80,9 +81,9 @@ def test_overdue_tasks_show_agency_and_days_longest_first(app, people, counties)
     assert f'data-task-id="{late.id}" data-days-overdue="10"' in table
     assert "10 天" in table and "榆树市住房和城乡建设局" in table and counties["yushu"][0].code in table
     assert table.count("data-task-id=") == 1  # 舒兰市's overdue task is outside 长春市
-    # Escalation is raised on the case page; 改派 is shown, disabled, until it lands.
+    # Escalation is raised on the case page; 改派 goes to the task page's 转办.
     assert f'href="/cases/{late.case_id}#escalate-form"' in table
-    assert 'disabled title="即将上线" data-escalation="改派"' in table
+    assert f'href="/tasks/{late.id}#task-operations" data-reassign-task="{late.id}"' in table
 
 
 def test_province_supervisor_sees_every_overdue_task_longest_first(app, people, counties) -> None:
@@ -111,6 +112,7 @@ def test_dashboard_costs_the_same_statements_however_many_counties(app, people, 
 
     def run() -> int:
         statements.clear()
+        workdays.forget_entries()  # each run reads the calendar itself, as a fresh process would
         event.listen(engine, "before_cursor_execute", count)
         try:
             assert client.get("/supervise").status_code == 200

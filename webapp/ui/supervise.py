@@ -28,8 +28,6 @@ bp.before_request(signed_in_only)
 
 # The ladder's rungs, for the catalog (translated where shown).
 ESCALATIONS = (N_("催办"), N_("督办"), N_("驻点督办"), N_("约谈"), N_("问责"))
-# Shown disabled until it lands, so supervisors know what is coming.
-COMING = N_("改派")
 
 
 # The request labels, for the catalog (the page translates the stored label when it shows it).
@@ -42,7 +40,7 @@ def _dashboard(decision: dict[str, Any] | None = None, status: int = 200) -> Any
     board = supervision.dashboard(get_session(), g.actor, **days)  # Forbidden but for supervisors → 403 page
     places = {row.region_id: row.name for row in board.counties}
     return render_template("ui/supervise.html", board=board, categories=CATEGORIES, places=places,
-                           coming=COMING, level_labels=ESCALATION_LEVELS, **days,
+                           level_labels=ESCALATION_LEVELS, **days,
                            escalations=ESCALATIONS, can_decide=extensions.can_decide,
                            decision=decision or {"id": None, "values": {}, "errors": {}, "problem": None},
                            note_max=extensions.NOTE_MAX), status
