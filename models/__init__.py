@@ -5,6 +5,7 @@ from .base import Base, UTCDateTime, utcnow
 from .calendar import CALENDAR_DAY_KINDS, CALENDAR_SOURCES, CalendarDay, CalendarYear
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
 from .copy import TaskCopy
+from .delegation import TaskDelegation
 from .desk import Attachment, SavedFilter, StockOpinion, TaskDraft
 from .escalation import ESCALATION_LEVELS, ESCALATION_OUTCOMES, ESCALATION_TARGETS, Escalation
 from .extension import EXTENSION_STATUSES, ExtensionRequest
@@ -30,5 +31,5 @@ __all__ = [
     "ESCALATION_LEVELS", "ESCALATION_OUTCOMES", "ESCALATION_TARGETS", "Escalation",
     "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "NOTIFICATION_KINDS", "DeliveryAttempt", "Notification",
     "NotificationDelivery", "EXTENSION_STATUSES", "ExtensionRequest",
-    "CaseEvent", "JobMark", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "TaskCopy", "User", "UTCDateTime", "utcnow",
+    "CaseEvent", "JobMark", "ProcessFile", "ProcessInstance", "ProcessVersion", "Region", "Task", "TaskCopy", "TaskDelegation", "User", "UTCDateTime", "utcnow",
 ]

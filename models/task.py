@@ -40,6 +40,8 @@ class Task(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     status: Mapped[str] = mapped_column(String(16), default="ready")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # 委派: the colleague the holder (assignee) asked to handle the task, until they resolve it back.
+    delegated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

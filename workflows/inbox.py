@@ -53,12 +53,12 @@ def _conditions(actor: User, view: str, due: str | None, within_days: int, categ
     else:
         conds = [Task.status == "ready"]
     if view == "mine":
-        conds.append(Task.assignee_id == actor.id)
+        conds.append((Task.assignee_id == actor.id) | (Task.delegated_to_id == actor.id))
     elif view == "unclaimed":
         conds.append(Task.assignee_id.is_(None))
     elif view == "inbox" and actor.role == "officer":
         # A colleague's claimed task is theirs to do; a supervisor may still act on it, so sees it.
-        conds.append(Task.assignee_id.is_(None) | (Task.assignee_id == actor.id))
+        conds.append(Task.assignee_id.is_(None) | (Task.assignee_id == actor.id) | (Task.delegated_to_id == actor.id))
     if due == "overdue":
         # A completed task was overdue if it was done after its deadline; an open one if it is past it.
         conds.append(Task.due_at < (Task.completed_at if view == "completed" else now))

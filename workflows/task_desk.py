@@ -18,6 +18,7 @@ from . import (
     attachments,
     comments,
     copies,
+    delegation,
     drafts,
     extensions,
     inbox,
@@ -60,6 +61,7 @@ class TaskPage:
     can_request_extension: bool = False  # may ask for one now (the service checks again)
     signoff: signoff_service.Panel | None = None  # 会签/或签: every signer and what each said
     copies: copies.CopyPanel | None = None  # 抄送: to whom, and whether the reader may copy it
+    delegation: delegation.Panel | None = None  # 委派: to whom, the delegate's opinion, what the reader may do
 
     @property
     def extension(self) -> ExtensionRequest | None:
@@ -78,6 +80,10 @@ def _completion_rights(actor: User, task: Task, can_act: bool) -> tuple[bool, bo
     """(may complete now, as 代办, why not) for someone who may act on the task."""
     if not can_act or task.status != "ready":
         return False, False, None
+    if task.delegated_to_id is not None:
+        if task.delegated_to_id == actor.id:
+            return False, False, "此任务委派给您办理：办理后请在“委派”中办毕退回委派人，由委派人办结"
+        return False, False, "任务已委派他人办理，待其办毕退回后再办结"
     if task.agency_id != actor.agency_id:
         # A supervisor over the place, not of the agency: only as 代办, never a court's judgment.
         if task.agency.role == "court":
@@ -114,14 +120,16 @@ def task_page(session: Session, actor: User, task_id: int) -> TaskPage:
         attachments={a.id: a for a in attachments.task_attachments(session, task.id)},
         limits={f.key: inbox.max_length(f) for f in meta.fields},
         can_act=can_act,
-        can_claim=ready and can_act and task.agency_id == actor.agency_id and task.assignee_id is None,
-        can_unclaim=ready and can_act and task.assignee_id is not None
+        can_claim=ready and can_act and task.agency_id == actor.agency_id and task.assignee_id is None
+        and task.delegated_to_id is None,
+        can_unclaim=ready and can_act and task.assignee_id is not None and task.delegated_to_id is None
         and (task.assignee_id == actor.id or actor.role == "supervisor"),
         can_complete=can_complete, on_behalf=on_behalf, blocked=blocked, sla=sla, extensions=requests,
         can_request_extension=_may_ask_extension(actor, task, sla, requests),
         operations=task_operations.panel(session, actor, task),
         signoff=signoff_service.panel(session, actor, task) if meta.signoff is not None else None,
-        copies=copies.task_panel(session, actor, task, task.case))
+        copies=copies.task_panel(session, actor, task, task.case),
+        delegation=delegation.panel(session, actor, task))
 
 
 def _may_ask_extension(actor: User, task: Task, sla: TaskSla | None,

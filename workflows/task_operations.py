@@ -97,6 +97,7 @@ def _reassign(session: Session, actor: User, task_id: int, agency_id: Any, user_
               expected_version: int | None, now: datetime) -> Task:
     task, case, _, _ = tasks._load(session, actor, task_id)
     tasks._require_actable(actor, task, case, expected_version)
+    tasks.require_not_delegated(actor, task)
     _require_holder_or_supervisor(actor, task, "转办")
     reason = _reason(reason)
     agency, user = _target(session, task, case, agency_id, user_id)
@@ -321,6 +322,7 @@ def return_task(session: Session, actor: User, task_id: int, *, opinion: Any = N
     cleaned = _reason(opinion, field="opinion", label="退回意见", max_length=tasks.OPINION_MAX)
     task, case, instance, bundle = _locked(session, actor, task_id)
     tasks._require_actable(actor, task, case, expected_version)
+    tasks.require_not_delegated(actor, task)
     _require_holder_or_supervisor(actor, task, "退回")
     with instances.engine_work(case, actor):
         workflow = runtime.load(instance.state, bundle)

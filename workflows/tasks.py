@@ -157,6 +157,16 @@ def _require_actable(actor: User, task: Task, case: Case, expected_version: int 
         raise Conflict(f"任务「{task.name}」{'已撤销' if task.status == 'cancelled' else '已办结'}，不能再办理")
 
 
+def require_not_delegated(actor: User, task: Task) -> None:
+    """委派: while a task is out with a delegate, nobody completes, claims, reassigns or returns it (the
+    delegate resolves it back, or the holder recalls it, first). Reads only the row."""
+    if task.delegated_to_id is None:
+        return
+    if task.delegated_to_id == actor.id:
+        raise Conflict("委派给您的任务由委派人办结：请办理后“办毕退回”委派人")
+    raise Conflict("任务已委派他人办理，须待其办毕退回（或由委派人收回）后再操作")
+
+
 def _check_version(task: Task, expected_version: int | None) -> None:
     if expected_version is not None and task.version != expected_version:
         raise Stale("任务已被他人处理或修改，请刷新后重试", current_version=task.version)
@@ -170,6 +180,7 @@ def claim(session: Session, actor: User, task_id: int, *, expected_version: int 
     now = now or clock.now()
     task, case, _, _ = _load(session, actor, task_id)
     _require_actable(actor, task, case, expected_version)
+    require_not_delegated(actor, task)
     if task.assignee_id == actor.id:
         return task
     if task.assignee_id is not None and actor.role != "supervisor":
@@ -188,6 +199,7 @@ def unclaim(session: Session, actor: User, task_id: int, *, expected_version: in
     now = now or clock.now()
     task, case, _, _ = _load(session, actor, task_id)
     _require_actable(actor, task, case, expected_version)
+    require_not_delegated(actor, task)
     if task.assignee_id is None:
         raise Conflict("任务尚未被认领")
     if task.assignee_id != actor.id and actor.role != "supervisor":
@@ -374,6 +386,7 @@ def complete_task(session: Session, actor: User, task_id: int, data: dict[str, A
     opinion = clean_opinion(opinion)
     task, case, instance, content_hash = _load(session, actor, task_id, lock=True)
     _require_actable(actor, task, case, expected_version)
+    require_not_delegated(actor, task)
     behalf = _on_behalf(session, actor, task, case, on_behalf_reason)
     if behalf is not None:
         # Through the ORM (one more version-checked UPDATE), so 代办, the rare path, leaves the

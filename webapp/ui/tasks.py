@@ -17,6 +17,7 @@ from workflows import (
     attachments,
     comments,
     copies,
+    delegation,
     drafts,
     extensions,
     inbox,
@@ -240,6 +241,47 @@ def withdraw(task_id: int) -> Any:
                                         expected_version=version_of(form))
         flash(gettext("已撤回「%(name)s」，请重新办理。", name=done.task.name), "success")
         return redirect(_task_url(done.task.id))
+    return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/delegate", endpoint="delegate")
+@signed_in
+def delegate(task_id: int) -> Any:
+    form = request.form
+    chosen = form.get("user_id", "")
+
+    def act() -> Any:
+        made = delegation.delegate(get_session(), g.actor, task_id,
+                                   user_id=int(chosen) if chosen.isdigit() and len(chosen) < 11 else None,
+                                   note=form.get("note") or None, expected_version=version_of(form))
+        flash(gettext("已委派，待受委派人办毕退回后由您办结。"), "success")
+        return redirect(_task_url(task_id, "task-delegation")) if made else redirect(_task_url(task_id))
+    return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/delegation/resolve", endpoint="resolve_delegation")
+@signed_in
+def resolve_delegation(task_id: int) -> Any:
+    form = request.form
+
+    def act() -> Any:
+        delegation.resolve(get_session(), g.actor, task_id, opinion=form.get("opinion"),
+                           expected_version=version_of(form))
+        flash(gettext("已办毕退回委派人。"), "success")
+        return redirect(_back() or DEFAULT_BACK)
+    return _operate(task_id, act)
+
+
+@bp.post("/tasks/<int:task_id>/delegation/recall", endpoint="recall_delegation")
+@signed_in
+def recall_delegation(task_id: int) -> Any:
+    form = request.form
+
+    def act() -> Any:
+        delegation.recall(get_session(), g.actor, task_id, reason=form.get("reason") or None,
+                          expected_version=version_of(form))
+        flash(gettext("已收回委派。"), "success")
+        return redirect(_task_url(task_id, "task-delegation"))
     return _operate(task_id, act)
 
 
