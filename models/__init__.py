@@ -1,6 +1,7 @@
 """SQLAlchemy models. This package imports nothing else of the project's."""
 
 from .auth import ACCESS_KINDS, AccessEvent, ApiToken
+from .away import AwayPeriod
 from .base import Base, UTCDateTime, utcnow
 from .calendar import CALENDAR_DAY_KINDS, CALENDAR_SOURCES, CalendarDay, CalendarYear
 from .case import CASE_STATUSES, CATEGORIES, LEAD_TYPES, Case
@@ -24,7 +25,7 @@ from .process import ProcessFile, ProcessInstance, ProcessVersion
 from .task import TASK_STATUSES, Task
 
 __all__ = [
-    "ACCESS_KINDS", "AccessEvent", "ApiToken", "AGENCY_ROLES", "Attachment", "SavedFilter", "StockOpinion",
+    "ACCESS_KINDS", "AccessEvent", "AwayPeriod", "ApiToken", "AGENCY_ROLES", "Attachment", "SavedFilter", "StockOpinion",
     "TaskDraft", "AGENCY_SUFFIX", "CASE_STATUSES", "CATEGORIES", "EVENT_KINDS", "LEAD_TYPES",
     "REGION_LEVELS", "TASK_STATUSES", "USER_ROLES", "Agency", "AppendOnlyViolation", "Base", "Case",
     "CALENDAR_DAY_KINDS", "CALENDAR_SOURCES", "CalendarDay", "CalendarYear",

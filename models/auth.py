@@ -26,6 +26,8 @@ ACCESS_KINDS: dict[str, str] = {
     "agency_updated": "修改部门",
     "process_deployed": "部署流程版本",
     "calendar_entered": "录入节假日安排",
+    "away_set": "设置委托",
+    "away_cancelled": "取消委托",
 }
 
 

@@ -29,7 +29,7 @@ from workflows.users import hash_password
 bootstrap()
 
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-MUTABLE_TABLES = ["task_delegations", "task_copies", "job_marks", "extension_requests", "delivery_attempts", "notification_deliveries", "notifications", "escalations",
+MUTABLE_TABLES = ["away_periods", "task_delegations", "task_copies", "job_marks", "extension_requests", "delivery_attempts", "notification_deliveries", "notifications", "escalations",
                   "calendar_days", "calendar_years", "attachments", "task_drafts", "stock_opinions", "saved_filters",
                   "access_events", "api_tokens", "case_events", "tasks", "process_instances",
                   "cases", "users", "process_files", "process_versions"]

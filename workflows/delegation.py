@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from models import Case, Task, TaskDelegation, User
 
-from . import history, inputs, notifications, permissions, tasks
+from . import away, history, inputs, notifications, permissions, tasks
 from .engine import clock
 from .errors import Conflict, Forbidden
 from .transactions import mutation
@@ -73,6 +73,8 @@ def delegate(session: Session, actor: User, task_id: int, *, user_id: Any, note:
         inputs.refuse("user_id", "受委派人", "应为本部门在岗的经办人")
     if to.id == actor.id:
         inputs.refuse("user_id", "受委派人", "不能委派给自己")
+    if away.standing_in(session, to.id, now) is not None:
+        inputs.refuse("user_id", "受委派人", f"{to.display_name}正在委托期间（不在岗），请委派给其他同事")
     made = TaskDelegation(task_id=task.id, from_user_id=actor.id, to_user_id=to.id, note=cleaned, created_at=now)
     session.add(made)
     _bump(session, task, assignee_id=actor.id, delegated_to_id=to.id)

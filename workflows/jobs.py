@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import ESCALATION_LEVELS
 
-from . import auto_escalation, history, notifications, timers
+from . import auto_escalation, away, history, notifications, timers
 from .engine import clock
 from .engine.evaluator import CHINA
 from .errors import Busy
@@ -38,6 +38,7 @@ class PassResult:
     escalations: auto_escalation.EscalationRun
     notices: notifications.TaskNotices
     deliveries: notifications.DeliveryRun
+    handed_over: int = 0  # tasks given to the colleagues of officers whose away period began (委托)
 
     def counts(self) -> dict[str, Any]:
         """The figures of the pass (what Celery returns and a log line shows)."""
@@ -52,7 +53,7 @@ class PassResult:
                 "notified": {"assigned": self.notices.assigned, "due_soon": self.notices.due_soon,
                              "overdue": self.notices.overdue},
                 "delivered": self.deliveries.sent, "delivery_retrying": self.deliveries.retrying,
-                "delivery_failed": self.deliveries.failed}
+                "delivery_failed": self.deliveries.failed, "handed_over": self.handed_over}
 
     def summary(self) -> str:
         """One Chinese line: "2026-10-01T09:00:00+08:00：触发 2 个案件的到期时限；自动督办 3 件（催办 2、督办 1）"."""
@@ -66,6 +67,8 @@ class PassResult:
             line += f"；通知 {notified} 条"
         if c["delivered"] or c["delivery_retrying"] or c["delivery_failed"]:
             line += f"；外发 {c['delivered']} 条" + (f"（{c['delivery_retrying']} 条待重试）" if c["delivery_retrying"] else "")
+        if c["handed_over"]:
+            line += f"；委托期间转交 {c['handed_over']} 项任务"
         busy = c["timers_busy"] + c["escalations_busy"]
         failed = c["timers_failed"] + c["escalations_failed"] + c["delivery_failed"]
         if busy:
@@ -83,6 +86,10 @@ def run_pass(session: Session, now: datetime | None = None,
     now = now or clock.now()
     rules = auto_escalation.rules_of(policy)  # a bad policy is refused before anything is done
     fired = timers.fire_due_timers(session, now)
+    try:  # before the notices, so the colleague standing in is the one notified
+        handed_over = away.apply_due(session, now)
+    except Busy:
+        handed_over = 0
     raised = auto_escalation.escalate_overdue(session, now, rules)
     session.rollback()
     # Notices after the escalations (which notify their targets themselves), then what goes out by
@@ -93,7 +100,7 @@ def run_pass(session: Session, now: datetime | None = None,
         notices = notifications.TaskNotices()
     deliveries = notifications.deliver_due(session, now)
     session.rollback()
-    return PassResult(now, fired, raised, notices, deliveries)
+    return PassResult(now, fired, raised, notices, deliveries, handed_over)
 
 
 def run_forever(sessions: sessionmaker[Session], *, interval: float = DEFAULT_INTERVAL_SECONDS,

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from models import Agency, Case, CaseEvent, ProcessInstance, Task, TaskDraft, User
 
-from . import history, inputs, instances, permissions, processes, tasks
+from . import away, history, inputs, instances, permissions, processes, tasks
 from .engine import clock, runtime
 from .errors import Conflict, Forbidden, HuiqianError, NotFound
 from .transactions import mutation
@@ -101,6 +101,12 @@ def _reassign(session: Session, actor: User, task_id: int, agency_id: Any, user_
     _require_holder_or_supervisor(actor, task, "转办")
     reason = _reason(reason)
     agency, user = _target(session, task, case, agency_id, user_id)
+    standing_note = ""
+    if user is not None:
+        stand_in = away.standing_in(session, user.id, now)
+        if stand_in is not None:  # 委托: the named officer is away; their colleague takes it meanwhile
+            standing_note = f"（{user.display_name}委托期间由{stand_in.display_name}代办）"
+            user = stand_in
     new_assignee = user.id if user is not None else None
     if agency.id == task.agency_id and new_assignee == task.assignee_id:
         inputs.refuse("user_id" if user is not None else "agency_id", "接收人" if user is not None else "接收部门",
@@ -110,7 +116,7 @@ def _reassign(session: Session, actor: User, task_id: int, agency_id: Any, user_
     task.agency_id, task.assignee_id = agency.id, new_assignee
     after = f"{agency.name}{user.display_name}" if user is not None else agency.name
     history.record(session, case, "task_reassigned",
-                   f"{history.actor_label(actor)}将任务「{task.name}」由{before}转办至{after}，理由：{reason}",
+                   f"{history.actor_label(actor)}将任务「{task.name}」由{before}转办至{after}{standing_note}，理由：{reason}",
                    actor=actor, task=task, at=now,
                    data={"from_agency_id": old_agency, "from_user_id": old_assignee, "to_agency_id": agency.id,
                          "to_user_id": new_assignee, "reason": reason})
@@ -200,12 +206,17 @@ def _workflow(session: Session, task: Task) -> Any:
     return runtime.load(instance.state, processes.bundle_for(session, instance))
 
 
-def _reopen_to(session: Session, task_row: Task) -> tuple[tuple[int, str], int | None]:
+def _reopen_to(session: Session, task_row: Task, now: datetime) -> tuple[tuple[int, str], int | None]:
     """Where a reopened task goes: the agency that did it, and the person who did it while they are an
-    active officer of that agency (a supervisor's 代办 goes back to the agency's pool)."""
+    active officer of that agency (a supervisor's 代办 goes back to the agency's pool), or the colleague
+    standing in for them while they are away (委托)."""
     name = session.scalar(select(Agency.name).where(Agency.id == task_row.agency_id))
     person = session.get(User, task_row.completed_by_id) if task_row.completed_by_id is not None else None
     keep = person is not None and person.active and person.role == "officer" and person.agency_id == task_row.agency_id
+    if keep:
+        stand_in = away.standing_in(session, person.id, now)
+        if stand_in is not None:
+            person = stand_in
     return (task_row.agency_id, name or ""), (person.id if keep else None)
 
 
@@ -213,7 +224,7 @@ def _reopen(session: Session, actor: User, case: Case, instance: ProcessInstance
             target: Task, now: datetime, reason: str) -> tuple[Task, dict[str, list[dict[str, Any]]]]:
     """Reset the workflow to `target` (a completed row), project the change, and give the reopened row
     to whoever did the task. Returns the reopened row and what opened and was cancelled."""
-    routed, assignee = _reopen_to(session, target)
+    routed, assignee = _reopen_to(session, target, now)
     with instances.engine_work(case, actor), clock.frozen_at(now):
         try:
             step, new_uuid = runtime.reset_to(workflow, target.spiff_task_id)

@@ -133,7 +133,7 @@ def _register_resources(api: Api) -> None:
     """Each resource module that exists registers itself; modules land one issue slice at a time."""
     import importlib
     for name in ("cases", "tasks", "task_operations", "history", "admin", "escalations", "extensions",
-                 "notifications", "schedule", "signoff", "copies", "delegation"):
+                 "notifications", "schedule", "signoff", "copies", "delegation", "away"):
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -137,7 +137,7 @@ NAV = [
 def _register_sections(app: Flask) -> None:
     """Each page section that exists registers its blueprint (sections land one at a time)."""
     import importlib
-    for name in ("inbox", "tasks", "cases", "attachments", "supervise", "audit", "admin", "notifications"):
+    for name in ("inbox", "tasks", "cases", "attachments", "supervise", "audit", "admin", "notifications", "away"):
         try:
             module = importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
