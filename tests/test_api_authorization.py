@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,8 +41,9 @@ from models import (
 )
 from tests.conftest import PASSWORD, PASSWORD_HASH, ApiClient, at
 from tests.driver import auto_value
-from workflows import auth, escalations, extensions
+from workflows import auth, away, copies, delegation, escalations, extensions
 from workflows import tasks as task_service
+from workflows.engine import clock
 
 OWN, OTHER, ANY = "own", "other", "-"
 COUNTY = {OWN: "榆树市", OTHER: "舒兰市"}
@@ -184,6 +186,37 @@ TABLE: list[Row] = [
     R("POST",  "/extensions/{extension_id}/decide", OTHER, 401,  404,  404,  404,  403,  403,  403,  404),
     R("POST",  "/extensions/{extension_id}/acknowledge", OWN, 401, 200, 403, 403,  403,  403,  403,  403),
     R("POST",  "/extensions/{extension_id}/acknowledge", OTHER, 401, 404, 404, 404, 403, 403, 403, 404),
+    # 会签 of category 7's joint-meeting minutes: read by whoever reads the task; signers added and removed
+    # by supervisors over the case only.
+    R("GET",   "/tasks/{task_id}/signoff",         OWN,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("GET",   "/tasks/{task_id}/signoff",         OTHER,  401,  404,  404,  404,  200,  200,  200,  404),
+    R("POST",  "/tasks/{task_id}/signers",         OWN,    401,  403,  403,  201,  201,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/signers",         OTHER,  401,  404,  404,  404,  201,  403,  403,  404),
+    R("POST",  "/tasks/{task_id}/remove-signer",   OWN,    401,  403,  403,  200,  200,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/remove-signer",   OTHER,  401,  404,  404,  404,  200,  403,  403,  404),
+    # 抄送: by whoever may act on the task; "抄送我的" is everyone's own; a copy is marked read only by the
+    # person it was copied to (the county's housing officer here).
+    R("POST",  "/tasks/{task_id}/copies",          OWN,    401,  201,  403,  201,  201,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/copies",          OTHER,  401,  404,  404,  404,  201,  403,  403,  404),
+    R("GET",   "/copies",                          ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("POST",  "/copies/{copy_id}/read",           ANY,    401,  204,  404,  404,  404,  404,  404,  404),
+    # Bulk 催办 answers per task, as bulk 转办 does.
+    R("POST",  "/tasks/urge",                      ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    # 委派 by an officer of the task's agency; 办毕退回 by the delegate only (none of these callers);
+    # 收回 by the delegating officer or a supervisor over the case.
+    R("POST",  "/tasks/{task_id}/delegate",        OWN,    401,  201,  403,  403,  403,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/delegate",        OTHER,  401,  404,  404,  404,  403,  403,  403,  404),
+    R("POST",  "/tasks/{task_id}/delegation/resolve", OWN,  401, 403,  403,  403,  403,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/delegation/resolve", OTHER, 401, 404, 404,  404,  403,  403,  403,  404),
+    R("POST",  "/tasks/{task_id}/delegation/recall", OWN,  401,  200,  403,  200,  200,  403,  403,  403),
+    R("POST",  "/tasks/{task_id}/delegation/recall", OTHER, 401, 404,  404,  404,  200,  403,  403,  404),
+    # 委托: officers set their own away periods (others are no officers: 422 naming user_id, or finance's
+    # officer naming a colleague of another agency: 422 naming delegate_id); a period is cancelled by its
+    # officer or a supervisor over them, and does not exist for anyone else.
+    R("GET",   "/me/away",                         ANY,    401,  200,  200,  200,  200,  200,  200,  200),
+    R("POST",  "/me/away",                         ANY,    401,  201,  422,  422,  422,  422,  422,  422),
+    R("POST",  "/me/away/{period_id}/cancel",      OWN,    401,  200,  404,  200,  200,  404,  404,  404),
+    R("POST",  "/me/away/{period_id}/cancel",      OTHER,  401,  404,  404,  404,  200,  404,  404,  404),
     # A new agency of 长春市 (OWN) or 吉林市 (OTHER): places are public, so outside the jurisdiction 403.
     R("POST",  "/agencies",                        OWN,    401,  403,  403,  403,  403,  403,  201,  201),
     R("POST",  "/agencies",                        OTHER,  401,  403,  403,  403,  403,  403,  201,  403),
@@ -241,6 +274,15 @@ class Place:
     pending_id: int
     to_decide_id: int        # a pending request of a third task: decided
     decided_id: int          # an approved request of a fourth: its decision read
+    signoff_task_id: int     # category 7's 会签: the government's row (read, 加签) and the tax row (减签)
+    signer_row_id: int
+    copy_recipient_id: int   # the county's government officer: a task is copied to them
+    copy_id: int             # a copy of the intake task to the county's housing officer (marked read)
+    delegate_task_id: int    # an intake task to delegate, and the colleague it goes to
+    colleague_id: int
+    resolve_task_id: int     # two intake tasks the county's housing officer delegated to the colleague
+    recall_task_id: int
+    away_id: int             # an away period of the county's housing officer
 
 
 class World:
@@ -289,6 +331,24 @@ class World:
                  for subject in (intake[1], intake[2], classified)]
         form = reader.get(f"/tasks/{to_complete.id}/form")
         assert form.status_code == 200, form.json
+        joint = driver.new_case(7, county=county, now=NOW)
+        driver.intake_and_classify(joint)
+        driver.complete(joint, "c7_prepare_joint_meeting", in_provincial_ledger=True)
+        driver.complete(joint, "c7_joint_meeting")
+        signers = {self.session.get(Agency, t.agency_id).role: t.id for t in driver.open_tasks(joint)}
+        colleague = self._user(county, f"colleague-{scope}")
+        delegated = [driver.task(driver.new_case(1, county=county, now=NOW), "intake_verify") for _ in range(3)]
+        for t in delegated[1:]:
+            delegation.delegate(self.session, officer, t.id, user_id=colleague.id, now=NOW)
+        copy = copies.copy_task(self.session, self.people.supervisor(CITY[scope]), first.id, user_ids=[officer.id],
+                                now=NOW)[0]
+        period = away.set_away(self.session, officer, starts_on=(NOW + timedelta(days=30)).date(),
+                               ends_on=(NOW + timedelta(days=32)).date(), delegate_id=colleague.id, reason="年休假",
+                               now=NOW)
+        extra = {"signoff_task_id": signers["government"], "signer_row_id": signers["tax"],
+                 "copy_recipient_id": self.people.officer(county, "government").id, "copy_id": copy.id,
+                 "delegate_task_id": delegated[0].id, "colleague_id": colleague.id,
+                 "resolve_task_id": delegated[1].id, "recall_task_id": delegated[2].id, "away_id": period.id}
         return Place(region_code=self.people.region(county).code,
                      city_code=self.people.region(CITY[scope]).code,
                      case_id=intake[0].id, case_code=intake[0].code, task_id=first.id,
@@ -306,7 +366,7 @@ class World:
                      returnable_task_id=driver.task(operated[2], "c1_prepare_linkage").id,
                      withdrawable_task_id=withdrawable.id,
                      extendable_task_id=extending[0].id, pending_task_id=extending[1].id, pending_id=asked[0],
-                     to_decide_id=asked[1], decided_id=asked[2])
+                     to_decide_id=asked[1], decided_id=asked[2], **extra)
 
 
 def _valid_form(fields: list[dict[str, Any]]) -> dict[str, Any]:
@@ -391,6 +451,27 @@ CALLS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("POST", "/extensions/{extension_id}/decide"): lambda w, s: Call(
         {"extension_id": w[s].to_decide_id}, {"decision": "refuse", "note": "时限内可以完成"}),
     ("POST", "/extensions/{extension_id}/acknowledge"): lambda w, s: Call({"extension_id": w[s].decided_id}),
+    ("GET", "/tasks/{task_id}/signoff"): lambda w, s: Call({"task_id": w[s].signoff_task_id}),
+    ("POST", "/tasks/{task_id}/signers"): lambda w, s: Call({"task_id": w[s].signoff_task_id},
+                                                            {"role": "finance", "reason": "涉及土地出让金"}),
+    ("POST", "/tasks/{task_id}/remove-signer"): lambda w, s: Call({"task_id": w[s].signer_row_id},
+                                                                  {"reason": "无欠缴税费"}),
+    ("POST", "/tasks/{task_id}/copies"): lambda w, s: Call({"task_id": w[s].task_id},
+                                                           {"user_ids": [w[s].copy_recipient_id], "note": "请阅"}),
+    ("GET", "/copies"): lambda w, s: Call(query=ALL),
+    ("POST", "/copies/{copy_id}/read"): lambda w, s: Call({"copy_id": w[s].copy_id}),
+    ("POST", "/tasks/urge"): lambda w, s: Call(body={"task_ids": [w[s].task_id], "reason": "请加快办理"}),
+    ("POST", "/tasks/{task_id}/delegate"): lambda w, s: Call({"task_id": w[s].delegate_task_id},
+                                                             {"user_id": w[s].colleague_id, "note": "请协助"}),
+    ("POST", "/tasks/{task_id}/delegation/resolve"): lambda w, s: Call({"task_id": w[s].resolve_task_id},
+                                                                       {"opinion": "已核实"}),
+    ("POST", "/tasks/{task_id}/delegation/recall"): lambda w, s: Call({"task_id": w[s].recall_task_id}),
+    ("GET", "/me/away"): lambda w, s: Call(),
+    ("POST", "/me/away"): lambda w, s: Call(body={
+        "starts_on": (clock.now() + timedelta(days=60)).date().isoformat(),
+        "ends_on": (clock.now() + timedelta(days=62)).date().isoformat(),
+        "delegate_id": w[s].colleague_id, "reason": "参加培训"}),
+    ("POST", "/me/away/{period_id}/cancel"): lambda w, s: Call({"period_id": w[s].away_id}),
     ("GET", "/regions"): lambda w, s: Call(),
     ("GET", "/regions/{code}"): lambda w, s: Call({"code": w[s].region_code}),
     ("GET", "/agencies"): lambda w, s: Call(query=ALL),

@@ -482,3 +482,9 @@ def test_worker_runs_passes_until_sigterm_and_stops_cleanly(run, tmp_path):
             worker.kill()
     assert worker.returncode == 0, rest
     assert "收到停止信号" in rest and re.search(r"后台任务已停止，共运行 \d+ 次。", rest), rest
+
+
+def test_a_command_on_a_database_never_set_up_says_so_in_one_sentence(run):
+    result = run("tasks", "--user", "220184-housing")
+    assert result.exit_code == 1
+    assert result.output.strip() == "错误：数据库尚未建表或版本过旧：请先运行 huiqian init（建立或升级数据库结构）"

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from models import ESCALATION_LEVELS, USER_ROLES, User
@@ -123,7 +124,19 @@ class _Group(FlaskGroup):
 
     def invoke(self, ctx: click.Context) -> Any:
         with _chinese_usage():
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except (OperationalError, ProgrammingError) as exc:
+                _fail(_database_problem(exc))
+
+
+def _database_problem(exc: Exception) -> str:
+    """A database failure a command did not expect, as one sentence (never a traceback): most often a
+    database that was never set up."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "no such table" in text or "does not exist" in text and "relation" in text:
+        return "数据库尚未建表或版本过旧：请先运行 huiqian init（建立或升级数据库结构）"
+    return f"数据库操作失败：{str(getattr(exc, 'orig', exc)).splitlines()[0][:200]}"
 
 
 @click.group(cls=_Group, create_app=create_app, add_version_option=False,

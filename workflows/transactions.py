@@ -159,7 +159,10 @@ def _become_writer(session: Session) -> None:
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("ROLLBACK")
+        # The session may hold a transaction that has not read anything yet (no BEGIN sent), or one
+        # the driver already ended: only an open one is rolled back.
+        if connection.connection.dbapi_connection.in_transaction:
+            connection.exec_driver_sql("ROLLBACK")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
