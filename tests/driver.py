@@ -134,10 +134,13 @@ class Driver:
 
     def to_court_judgment(self, case: Case) -> Task:
         """Category 1 from classification to the court's ruling: 住建 prepares, the county government
-        holds the 府院联动 meeting, the court preserves the housing. Returns the court's open task."""
+        holds the 府院联动 meeting, housing, court and government sign its minutes in turn, the court
+        preserves the housing. Returns the court's open task."""
         self.intake_and_classify(case)
-        for step in ("c1_prepare_linkage", "linkage_meeting", "preserve_housing"):
-            self.complete(case, step)
+        self.complete(case, "c1_prepare_linkage")
+        self.complete(case, "linkage_meeting")
+        self.sign_all(case, "c1_linkage_minutes_signoff")
+        self.complete(case, "preserve_housing")
         return self.task(case, "court_judgment")
 
     def finish_construction(self, case: Case) -> None:

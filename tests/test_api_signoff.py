@@ -51,7 +51,12 @@ def test_signers_sign_and_a_supervisor_adds_and_removes_through_the_api(api_as, 
     added = supervisor.post(f"/tasks/{housing.id}/signers", json={"role": "finance", "reason": "涉及土地出让金"},
                             headers={"If-Match": f'"{housing.version}"'})
     assert added.status_code == 201, added.json
-    assert added.json["agency"]["name"] == f"{case.region.name}财政局" and added.json["lane"] == "finance"
+    changed = added.json["changed"]
+    assert (changed["agency"], changed["role"], changed["status"]) == (f"{case.region.name}财政局", "finance", "ready")
+    assert changed["task_id"] == _row(driver, case, "财政局").id
+    assert added.json["waiting_for"][-1] == f"{case.region.name}财政局" and added.json["mode"] == "all"
+    placed = supervisor.post(f"/tasks/{housing.id}/signers", json={"role": "court", "reason": "法院", "position": "before"})
+    assert placed.status_code == 422 and list(placed.json["errors"]) == ["position"]
     again = supervisor.post(f"/tasks/{housing.id}/signers", json={"role": "finance", "reason": "重复"})
     assert again.status_code == 409 and again.json["message"] == "财政部门已在会签部门中"
     bad = supervisor.post(f"/tasks/{housing.id}/signers", json={"role": "x" * 5000, "reason": None})
@@ -89,3 +94,44 @@ def test_the_signoff_of_an_ordinary_task_or_another_county_is_not_found(api_as, 
     assert outsider.get(f"/tasks/{row.id}/signoff").status_code == 404
     assert outsider.post(f"/tasks/{row.id}/remove-signer", json={"reason": "越权"}).status_code == 404
     assert supervisor.get(f"/tasks/{10**30}/signoff").status_code == 404
+
+
+def test_sequential_minutes_through_the_api(api_as, driver, people, session) -> None:  # noqa: ANN001
+    """依次会签 of category 1's 府院联动 minutes: queued signers have no task; 加签 before the one
+    signing now withdraws its row; 减签 of a queued signer names its role."""
+    case = driver.new_case(1, now=NOW)
+    driver.intake_and_classify(case)
+    driver.complete(case, "c1_prepare_linkage")
+    driver.complete(case, "linkage_meeting")
+    [housing] = driver.open_tasks(case)
+    supervisor = api_as(people.supervisor("长春市"))
+    shown = supervisor.get(f"/tasks/{housing.id}/signoff").json
+    assert (shown["mode"], shown["label"]) == ("sequence", "依次会签")
+    assert [(s["role"], s["status"], s["task_id"]) for s in shown["signers"]] == [
+        ("housing", "ready", housing.id), ("court", "queued", None), ("government", "queued", None)]
+
+    before = supervisor.post(f"/tasks/{housing.id}/signers",
+                             json={"role": "tax", "reason": "须税务先核", "position": "before"},
+                             headers={"If-Match": f'"{housing.version}"'})
+    assert before.status_code == 201, before.json
+    assert [(s["role"], s["status"]) for s in before.json["signers"]] == [
+        ("tax", "ready"), ("housing", "cancelled"), ("housing", "queued"), ("court", "queued"),
+        ("government", "queued")]
+    tax_id = before.json["changed"]["task_id"]
+    assert before.json["changed"]["role"] == "tax" and isinstance(tax_id, int)
+    assert before.json["waiting_for"][:2] == [f"{case.region.name}税务局", f"{case.region.name}住房和城乡建设局"]
+    gone = supervisor.post(f"/tasks/{housing.id}/signers", json={"role": "finance", "reason": "x"})
+    assert gone.status_code == 409  # that row was withdrawn; the sign-off is reached through the open one
+
+    bad = supervisor.post(f"/tasks/{tax_id}/signers", json={"role": "finance", "reason": "财政", "position": "middle"})
+    assert bad.status_code == 422 and list(bad.json["errors"]) == ["position"]
+    removed = supervisor.post(f"/tasks/{tax_id}/remove-signer", json={"reason": "法院已另行出具意见", "role": "court"})
+    assert removed.status_code == 200 and removed.json["opened"] == []
+    again = supervisor.post(f"/tasks/{tax_id}/remove-signer", json={"reason": "再减", "role": "court"})
+    assert again.status_code == 409 and again.json["message"] == "该部门不在排队待签的部门中"
+    odd = supervisor.post(f"/tasks/{tax_id}/remove-signer", data='{"reason": "x", "role": "\\ud800"}',
+                          content_type="application/json")
+    assert odd.status_code == 422 and list(odd.json["errors"]) == ["role"]
+    after = supervisor.get(f"/tasks/{tax_id}/signoff").json
+    assert [(s["role"], s["status"]) for s in after["signers"] if s["status"] != "cancelled"] == [
+        ("tax", "ready"), ("housing", "queued"), ("government", "queued")]

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import AccessEvent, AwayPeriod, Task, User
+from models import AccessEvent, AwayPeriod, Notification, Task, User
 from tests.conftest import PASSWORD_HASH, at
 from tests.pages import csrf, signed_in
 from workflows import away, jobs, task_operations, tasks
@@ -49,6 +49,12 @@ def test_claimed_tasks_go_to_the_colleague_when_the_period_begins(driver, people
     assert event.summary == "张三委托期间（2026-03-09 至 2026-03-13，年休假），任务「立案核实」由李四代为办理"
     assert event.actor_id is None
     assert jobs.run_pass(session, at("2026-03-10 08:00")).handed_over == 0  # once
+    # The colleague is told, once, in their notifications.
+    [told] = session.scalars(select(Notification).where(Notification.user_id == li.id,
+                                                        Notification.task_id == task.id,
+                                                        Notification.title.startswith("委托代办"))).all()
+    assert (told.kind, told.title) == ("assigned", f"委托代办：立案核实（{case.code}）")
+    assert told.body == "张三委托期间（2026-03-09 至 2026-03-13，年休假），此任务转由您代为办理。"
     logged = session.scalar(select(AccessEvent.summary).where(AccessEvent.kind == "away_set"))
     assert "张三于 2026-03-09 至 2026-03-13（年休假）由李四代办" in logged
 

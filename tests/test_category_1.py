@@ -17,6 +17,13 @@ def test_court_rules_return_enforceable_then_agreements_and_closeout(driver):
     assert driver.open_ids(case) == ["linkage_meeting"]
     assert driver.agency(case, "linkage_meeting") == GOVERNMENT
     driver.complete(case, "linkage_meeting")
+    # Its minutes are signed in turn: housing drafted them, the court, then the government issues them.
+    signed = []
+    while "c1_linkage_minutes_signoff" in driver.open_ids(case):
+        assert driver.open_ids(case) == ["c1_linkage_minutes_signoff"]  # one signer at a time
+        signed.append(driver.agency(case, "c1_linkage_minutes_signoff"))
+        driver.complete(case, "c1_linkage_minutes_signoff")
+    assert signed == ["榆树市住房和城乡建设局", "榆树市人民法院", GOVERNMENT]
     assert driver.agency(case, "preserve_housing") == "榆树市人民法院"
     driver.complete(case, "preserve_housing")
     judgment = driver.task(case, "court_judgment")

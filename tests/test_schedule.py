@@ -82,18 +82,21 @@ def test_category_5_counts_to_31_december_and_category_1_to_the_courts_30_septem
     c1 = driver.new_case(1, now=at("2026-08-20 09:00"))
     driver.intake_and_classify(c1)
     driver.complete(c1, "c1_prepare_linkage")
-    driver.complete(c1, "linkage_meeting")  # 回迁安置住房保全 opens on 2026-08-20
+    driver.complete(c1, "linkage_meeting")
+    driver.sign_all(c1, "c1_linkage_minutes_signoff")  # 回迁安置住房保全 opens on 2026-08-20
     s = schedule.case_schedule(driver.session, reader, c1.id, now=at("2026-08-21 09:00"))
     assert (s.deadline, s.source) == (date(2026, 9, 30), "policy")
     assert "案件审理判决" in s.source_text
     # The court's deadline binds the steps up to its judgment, not the resettlement after it.
     assert [(st.name, st.rest) for st in s.steps] == [("回迁安置住房保全", 20), ("案件审理判决", 0)]
     assert s.steps[0].latest_start.day == date(2026, 9, 2) and s.status == "on_track"
-    # Another reaching 梳理涉法涉诉情况 the same day: 10 + 10 + 20 working days of preparation cannot fit.
+    # Another reaching 梳理涉法涉诉情况 the same day: 10 + 10 + 3 × 3 (the minutes, signed in turn by three
+    # agencies) + 20 working days of preparation cannot fit.
     early = driver.new_case(1, now=at("2026-08-20 09:00"))
     driver.intake_and_classify(early)
     s = schedule.case_schedule(driver.session, reader, early.id, now=at("2026-08-21 09:00"))
-    assert s.status == "at_risk" and s.steps[0].rest == 40 and s.steps[0].late_reason == "开始晚于最迟开始日期"
+    assert _steps(s)["会签府院联动会议纪要"].rest == 29 and _steps(s)["会签府院联动会议纪要"].sla == 3
+    assert s.status == "at_risk" and s.steps[0].rest == 49 and s.steps[0].late_reason == "开始晚于最迟开始日期"
 
     # A court step reached after 30 September has the next year's (next_deadline(9, 30)).
     late = driver.new_case(1, now=at("2026-10-12 09:00"))

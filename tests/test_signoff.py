@@ -96,7 +96,10 @@ def test_added_signer_is_waited_for(driver, people, session) -> None:  # noqa: A
         _sign(driver, case, agency)
     supervisor = people.supervisor("长春市")
     any_open = driver.task(case, STEP)
-    added = signoff.add_signer(session, supervisor, any_open.id, role="finance", reason="涉及补缴土地出让金，财政须会签")
+    after = signoff.add_signer(session, supervisor, any_open.id, role="finance", reason="涉及补缴土地出让金，财政须会签")
+    assert after.changed is not None and after.changed.status == "ready" and after.changed.task is not None
+    added = after.changed.task
+    assert after.waiting_for == [f"{case.region.name}{a}" for a in FOUR[2:]] + [f"{case.region.name}财政局"]
     assert session.get(Agency, added.agency_id).name == f"{case.region.name}财政局"
     for agency in FOUR[2:]:
         _sign(driver, case, agency)
@@ -205,7 +208,9 @@ def test_the_task_page_panel_lists_signers_and_opinions(driver, people, session)
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda loop, ut: loop.set("isSequential", "true"), "会签仅支持并行多实例"),
+    (lambda loop, ut: (loop.set("isSequential", "true"),
+                       etree.SubElement(loop, f"{{{BPMN}}}completionCondition").__setattr__("text", "True")),
+     "依次会签（isSequential=true）须全部部门依次签署，不能声明完成条件"),
     (lambda loop, ut: loop[0].__setattr__("text", "3"), "多实例数量（loopCardinality）应为 4"),
     (lambda loop, ut: ut.remove(loop), "须同时声明多实例"),
     (lambda loop, ut: etree.SubElement(loop, f"{{{BPMN}}}completionCondition").__setattr__("text", "len(x) > 1"),

@@ -71,3 +71,45 @@ def test_signers_see_the_panel_and_a_supervisor_adds_and_removes(app, driver, pe
     assert "已减签。" in after and 'data-signer="planning" data-status="cancelled"' in after
     session.rollback()
     assert session.scalar(select(Task.status).where(Task.id == planning.id)) == "cancelled"
+
+
+def test_sequential_minutes_on_the_task_page(app, driver, people, session) -> None:  # noqa: ANN001
+    """依次会签: the page shows the order, who signs now and who follows; 加签 asks where; 减签 of a
+    signer whose turn has not come posts its role."""
+    case = driver.new_case(1, now=NOW)
+    driver.intake_and_classify(case)
+    driver.complete(case, "c1_prepare_linkage")
+    driver.complete(case, "linkage_meeting")
+    [housing] = driver.open_tasks(case)
+    place = case.region.name
+    boss = people.supervisor("长春市")
+
+    officer = signed_in(app, driver.officer_for(housing))
+    page = officer.get(f"/tasks/{housing.id}").get_data(as_text=True)
+    assert "依次会签情况" in page and "按顺序逐一签署" in page
+    assert f"正在签署：{place}住房和城乡建设局；之后依次：{place}人民法院、{place}人民政府办公室" in page
+    assert page.count('data-status="queued"') == 2 and page.count("排队待签") >= 2
+    assert 'name="position"' not in page
+
+    supervisor = signed_in(app, boss)
+    page = supervisor.get(f"/tasks/{housing.id}").get_data(as_text=True)
+    assert f"在{place}住房和城乡建设局之前签署" in page and 'value="after" checked' in page
+    assert page.count('name="role" value="court"') == 1  # the queued court's 减签 form names its role
+    added = supervisor.post(f"/tasks/{housing.id}/signers", data={
+        "csrf_token": csrf(page), "role": "tax", "reason": "须税务先核", "position": "before"})
+    assert added.status_code == 302
+    [tax] = driver.open_tasks(case)
+    assert added.headers["Location"].startswith(f"/tasks/{tax.id}")  # the withdrawn row's page would be stale
+    shown = supervisor.get(added.headers["Location"]).get_data(as_text=True)
+    assert f"已加签 {place}税务局，现由其先签署；原签署部门待其签署后重新签署。" in shown
+    assert f"正在签署：{place}税务局；之后依次：{place}住房和城乡建设局、{place}人民法院" in shown
+
+    form = shown[shown.index('name="role" value="court"') - 600:]
+    removed = supervisor.post(f"/tasks/{tax.id}/remove-signer", data={
+        "csrf_token": csrf(shown), "version": str(tax.version), "from": str(tax.id), "role": "court",
+        "reason": "法院已另行出具意见"})
+    after = _follow(supervisor, removed)
+    assert "已减签。" in after and 'data-signer="court"' not in after and form
+    added = supervisor.post(f"/tasks/{tax.id}/signers", data={
+        "csrf_token": csrf(after), "role": "finance", "reason": "财政", "position": "middle"})
+    assert "加签位置" in _follow(supervisor, added)

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from models import AwayPeriod, Task, User
+from models import AwayPeriod, Case, Task, User
 
-from . import history, inputs, permissions
+from . import history, inputs, notifications, permissions
 from .auth import log
 from .engine import clock
 from .engine.evaluator import CHINA
@@ -137,22 +137,31 @@ def standing_in(session: Session, user_id: int, now: datetime) -> User | None:
 
 
 def _hand_over(session: Session, period: AwayPeriod, user: User, to: User, now: datetime) -> int:
-    """Give the away officer's open claimed tasks to the colleague, one history event per task."""
-    held = list(session.scalars(select(Task).where(Task.assignee_id == user.id, Task.status == "ready",
-                                                   Task.delegated_to_id.is_(None))))
-    for task in held:
-        done = session.execute(update(Task).where(Task.id == task.id, Task.version == task.version)
-                               .values(assignee_id=to.id, version=task.version + 1)
+    """Give the away officer's open claimed tasks to the colleague, one history event and one
+    notification (新任务, to the colleague) per task."""
+    held = list(session.execute(select(Task.id, Task.version, Task.name, Task.case_id, Case.code)
+                                .join(Case, Case.id == Task.case_id)
+                                .where(Task.assignee_id == user.id, Task.status == "ready",
+                                       Task.delegated_to_id.is_(None))))
+    span = _span(period.starts_on, period.ends_on)
+    moved = []
+    for task_id, version, name, case_id, code in held:
+        done = session.execute(update(Task).where(Task.id == task_id, Task.version == version)
+                               .values(assignee_id=to.id, version=version + 1)
                                .execution_options(synchronize_session=False))
         if done.rowcount != 1:
             continue  # someone moved it meanwhile: it is no longer the away officer's
-        history.record(session, task.case_id, "task_reassigned",
-                       f"{user.display_name}委托期间（{_span(period.starts_on, period.ends_on)}，{period.reason}），"
-                       f"任务「{task.name}」由{to.display_name}代为办理",
-                       actor=None, task=task.id, at=now,
+        history.record(session, case_id, "task_reassigned",
+                       f"{user.display_name}委托期间（{span}，{period.reason}），任务「{name}」由{to.display_name}代为办理",
+                       actor=None, task=task_id, at=now,
                        data={"away_period_id": period.id, "from_user_id": user.id, "to_user_id": to.id})
+        moved.append(notifications.Draft(
+            "assigned", f"away:{period.id}:{task_id}", f"委托代办：{name}（{code}）"[:200],
+            f"{user.display_name}委托期间（{span}，{period.reason}），此任务转由您代为办理。",
+            case_id=case_id, task_id=task_id))
+    notifications.notify(session, [(draft, [to.id]) for draft in moved], now=now)
     period.applied_at = now
-    return len(held)
+    return len(moved)
 
 
 @mutation

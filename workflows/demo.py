@@ -121,9 +121,11 @@ def seed_cases(session: Session, count: int = 40, *, seed: int = 2026,
     """File `count` cases over the nine categories and advance each a random number of steps."""
     if session.scalar(select(func.count()).select_from(Case)):
         return 0
-    rng = random.Random(seed)
     places = {r.name: r for r in session.scalars(select(Region).where(Region.name.in_(DEMO_COUNTIES)))}
     for i in range(count):
+        # One generator per case: a playbook that gains or loses a step changes its own cases' walks,
+        # not every case filed after them.
+        rng = random.Random(f"{seed}:{i}")
         category = i % 9 + 1
         county = places[DEMO_COUNTIES[i % len(DEMO_COUNTIES)]]
         filer = session.scalar(select(User).join(Agency).where(Agency.region_id == county.id,

@@ -1,13 +1,15 @@
-"""会签 / 或签: a step several agencies sign, and 加签 / 减签 while it runs.
+"""会签 / 或签 / 依次会签: a step several agencies sign, and 加签 / 减签 while it runs.
 
-A sign-off is declared in the BPMN (a parallel multi-instance user task with `hq:signoff roles="…"`,
-see workflows/engine/specs.py): when the case reaches it, each role's agency of the case's place gets
-its own task row in its inbox. 会签 moves on when all have signed; 或签 when the first has, and the
-others' rows are withdrawn. Each signer's opinion stays on its row and in history.
+A sign-off is declared in the BPMN (a multi-instance user task with `hq:signoff roles="…"`, see
+workflows/engine/specs.py). Parallel: when the case reaches it, each role's agency of the case's place
+gets its own task row in its inbox; 会签 moves on when all have signed, 或签 when the first has (the
+others' rows are withdrawn). Sequential (依次会签): one agency at a time, in the declared order; the
+next gets its row when the previous has signed. Each signer's opinion stays on its row and in history.
 
 Who may change the signers: a supervisor whose jurisdiction covers the case (加签 an agency that is
-not signing yet; 减签 one that has not signed, never the last). The signing itself is completing the
-row (workflows/tasks.py), by an officer of that agency.
+not signing yet, in a sequential sign-off right before or after the one signing now; 减签 one that has
+not signed, never the last). The signing itself is completing the row (workflows/tasks.py), by an
+officer of that agency.
 """
 
 from __future__ import annotations
@@ -27,17 +29,19 @@ from .errors import Conflict, Forbidden, NotFound
 from .transactions import mutation
 
 REASON_MAX = 500
-SIGNER_STATUSES = {"ready": "待签署", "completed": "已签署", "cancelled": "已撤销"}
+SIGNER_STATUSES = {"ready": "待签署", "completed": "已签署", "cancelled": "已撤销", "queued": "排队待签"}
+POSITIONS = {"after": "在当前签署部门之后", "before": "在当前签署部门之前"}
 
 
 @dataclass(frozen=True)
 class Signer:
-    """One signer of a sign-off: its task row, the role and agency, and what it said."""
+    """One signer of a sign-off: its task row (None while its turn in a sequential sign-off has not
+    come), the role and agency, and what it said."""
 
-    task: Task
+    task: Task | None
     role: str
     agency: str
-    status: str  # "ready" | "completed" | "cancelled" (withdrawn by 或签, removed by 减签)
+    status: str  # "ready" | "completed" | "cancelled" (withdrawn by 或签, removed by 减签) | "queued"
     opinion: str | None
     signed_by: str | None
     signed_at: datetime | None
@@ -51,16 +55,27 @@ class Signer:
 class Panel:
     """A sign-off as its task page shows it."""
 
-    mode: str  # "all" (会签) | "any" (或签)
+    mode: str  # "all" (会签) | "any" (或签) | "sequence" (依次会签)
     label: str
     running: bool
     signers: list[Signer]
     may_change: bool  # the reader may 加签 / 减签 now
     addable: list[tuple[str, str]]  # (role, label) of agencies not signing yet
+    changed: Signer | None = None  # the signer a 加签 just added
+
+    @property
+    def sequential(self) -> bool:
+        return self.mode == "sequence"
 
     @property
     def waiting_for(self) -> list[str]:
-        return [s.agency for s in self.signers if s.status == "ready"]
+        """Who has still to sign; for a sequential sign-off in signing order, the one signing now first."""
+        return [s.agency for s in self.signers if s.status in ("ready", "queued")]
+
+    @property
+    def current(self) -> Signer | None:
+        """The signer whose turn it is in a sequential sign-off."""
+        return next((s for s in self.signers if s.status == "ready"), None) if self.sequential else None
 
 
 def _may_change(actor: User, case: Case) -> bool:
@@ -84,7 +99,7 @@ def _rows(session: Session, task: Task, states: list[runtime.SignerState]) -> li
     """The rows of a sign-off's instances (in the engine's order), and the rows of instances removed by
     减签 since it began (no longer in the engine, still in history)."""
     by_uuid = {row.spiff_task_id: row for row in session.scalars(
-        select(Task).where(Task.spiff_task_id.in_([s.uuid for s in states])))}
+        select(Task).where(Task.spiff_task_id.in_([s.uuid for s in states if s.uuid])))}
     rows = [by_uuid[s.uuid] for s in states if s.uuid in by_uuid]
     if rows:
         began = min(row.created_at for row in rows)
@@ -95,7 +110,19 @@ def _rows(session: Session, task: Task, states: list[runtime.SignerState]) -> li
     return rows
 
 
-def panel(session: Session, actor: User, task: Task) -> Panel | None:
+def _agency_names(session: Session, case: Case, roles: set[str]) -> dict[str, str]:
+    """Role -> the name of the agency that would sign for the case (its place's, else the level
+    above); the role's label where no agency exists (a 加签 of it would be refused with the reason)."""
+    names = {}
+    for role in roles:
+        try:
+            names[role] = instances._resolve_agencies(session, case, {role})[role][1]
+        except Conflict:
+            names[role] = AGENCY_ROLES[role]
+    return names
+
+
+def panel(session: Session, actor: User, task: Task, *, changed_role: str | None = None) -> Panel | None:
     """The sign-off `task` is one signer's row of, for a reader who may see the task (the caller checked
     that); None for an ordinary task. Reads the case's workflow once."""
     meta = tasks.task_meta(session, task)
@@ -104,7 +131,7 @@ def panel(session: Session, actor: User, task: Task) -> Panel | None:
     case = session.get(Case, task.case_id)
     assert case is not None
     workflow = _workflow(session, task)
-    states = runtime.signers(workflow, task.spiff_task_id)
+    states = runtime.signers(workflow, task.spiff_task_id, meta)
     rows = _rows(session, task, states) if states else [task]
     agencies = dict(session.execute(select(Agency.id, Agency.name)
                                     .where(Agency.id.in_({r.agency_id for r in rows}))).all())
@@ -115,11 +142,19 @@ def panel(session: Session, actor: User, task: Task) -> Panel | None:
                       people.get(row.completed_by_id) if row.completed_by_id is not None else None,
                       row.completed_at if row.status == "completed" else None)
                for row in rows]
+    queued = [s.role for s in states if s.state == "queued" and s.role]
+    if queued:
+        names = _agency_names(session, case, set(queued))
+        signers += [Signer(None, role, names[role], "queued", None, None, None) for role in queued]
     running = any(s.status == "ready" for s in signers)
     taken = {s.role for s in signers if s.status != "cancelled"}
+    changed = None
+    if changed_role is not None:
+        changed = next((s for s in reversed(signers) if s.role == changed_role and s.status in ("ready", "queued")),
+                       None)
     return Panel(meta.signoff.mode, meta.signoff.label, running, signers,
                  running and _may_change(actor, case),
-                 [(code, label) for code, label in AGENCY_ROLES.items() if code not in taken])
+                 [(code, label) for code, label in AGENCY_ROLES.items() if code not in taken], changed)
 
 
 def _workflow(session: Session, task: Task) -> Any:
@@ -144,72 +179,114 @@ def _signoff_task(session: Session, actor: User, task_id: int, expected_version:
     return task, case, instance, bundle
 
 
+def _position(value: Any, sequential: bool) -> str:
+    if value is None or value == "":
+        return "after"
+    if not sequential:
+        inputs.refuse("position", "加签位置", "并行会签没有先后顺序，不能指定加签位置")
+    if not isinstance(value, str) or value not in POSITIONS:
+        inputs.refuse("position", "加签位置", "应为 after（在当前签署部门之后）或 before（在当前签署部门之前）")
+    return value
+
+
 @mutation
-def add_signer(session: Session, actor: User, task_id: int, *, role: Any, reason: Any,
-               expected_version: int | None = None, now: datetime | None = None) -> Task:
+def add_signer(session: Session, actor: User, task_id: int, *, role: Any, reason: Any, position: Any = None,
+               expected_version: int | None = None, now: datetime | None = None) -> Panel:
     """加签: the agency of `role` (of the case's place, or the level above when the place has none)
-    signs the running sign-off that `task_id` (any open signer's row) belongs to, beside the others.
+    signs the running sign-off that `task_id` (any open signer's row) belongs to. In a parallel sign-off
+    it signs beside the others; in a sequential one right after the agency signing now (`position`
+    "after", the default) or before it ("before": that agency's row is withdrawn and comes back once
+    the new signer has signed). Returns the sign-off after the change, `changed` the new signer.
 
     Permission: a supervisor whose jurisdiction covers the case. Refused: Invalid naming role (not an
-    agency role) or reason (1–500 characters); Conflict when the task is not a sign-off or it is over,
-    or the role already signs it; Stale on an old `expected_version`. Side effects, one transaction:
-    a new instance in the workflow and its row in that agency's inbox, a "signer_added" event.
+    agency role), reason (1–500 characters) or position (not before/after, or given for a parallel
+    sign-off); Conflict when the task is not a sign-off or it is over, or the role already signs it;
+    Stale on an old `expected_version`. Side effects, one transaction: the signer in the workflow, its
+    row in that agency's inbox when its turn has come, a "signer_added" event.
     """
     now = now or clock.now()
     cleaned = _reason(reason)
     if not isinstance(role, str) or role not in AGENCY_ROLES:
         inputs.refuse("role", "加签部门", f"应为部门角色之一：{routing.valid_codes()}")
     task, case, instance, bundle = _signoff_task(session, actor, task_id, expected_version, "加签")
+    meta = bundle.task_meta(task.process_id, task.bpmn_id)
+    assert meta.signoff is not None
+    where = _position(position, meta.signoff.sequential)
     with instances.engine_work(case, actor):
         workflow = runtime.load(instance.state, bundle)
-    states = runtime.signers(workflow, task.spiff_task_id)
+    states = runtime.signers(workflow, task.spiff_task_id, meta)
     for row in _rows(session, task, states):
         if row.status != "cancelled" and routing.resolve(row.lane)[0] == role:
             raise Conflict(f"{AGENCY_ROLES[role]}部门已在会签部门中")
+    if any(s.state == "queued" and s.role == role for s in states):
+        raise Conflict(f"{AGENCY_ROLES[role]}部门已在会签部门中（排队待签）")
+    agency = instances._resolve_agencies(session, case, {role})[role][1]  # refuses a role the place lacks
+    current = next((r for r in _rows(session, task, states) if r.status == "ready"), task)
+    current_agency = session.scalar(select(Agency.name).where(Agency.id == current.agency_id)) or ""
     with instances.engine_work(case, actor), clock.frozen_at(now):
         try:
-            step, new_uuid = runtime.add_signer(workflow, task.spiff_task_id, role)
+            step, new_uuid = runtime.add_signer(workflow, task.spiff_task_id, role, meta, where)
         except runtime.SignoffRefused as refused:
             raise Conflict(str(refused)) from None
-    moved = instances.project(session, case, instance, workflow, bundle, actor=actor, now=now,
-                              before=step.open_before)
+    instances.record_fired_timers(session, case, step.fired, now=now, during="加签")
+    instances.project(session, case, instance, workflow, bundle, actor=actor, now=now, before=step.open_before,
+                      cancel_reason=f"在其前加签{agency}（{agency}签署后重新下达）")
     instances.save_state(session, instance, workflow, now)
-    added = session.scalar(select(Task).where(Task.spiff_task_id == new_uuid))
-    assert added is not None
-    agency = next((o["agency"] for o in moved["opened"] if o["task_id"] == added.id), "")
+    added = session.scalar(select(Task).where(Task.spiff_task_id == new_uuid)) if new_uuid else None
+    placed = ""
+    if meta.signoff.sequential:
+        placed = f"（在{current_agency}{'之前' if where == 'before' else '之后'}签署）"
     history.record(session, case, "signer_added",
-                   f"{history.actor_label(actor)}对「{bundle.task_meta(task.process_id, task.bpmn_id).name}」"
-                   f"加签{agency}，理由：{cleaned}",
+                   f"{history.actor_label(actor)}对「{meta.name}」加签{agency}{placed}，理由：{cleaned}",
                    actor=actor, task=added, at=now,
-                   data={"role": role, "agency_id": added.agency_id, "reason": cleaned, "from_task_id": task.id})
-    return added
+                   data={"role": role, "agency_id": added.agency_id if added else None, "reason": cleaned,
+                         "from_task_id": task.id, **({"position": where} if meta.signoff.sequential else {})})
+    anchor = added if added is not None else current
+    # The projection withdrew rows with Core statements: what the session holds of them is stale.
+    for held in list(session.identity_map.values()):
+        if isinstance(held, Task) and held.instance_id == instance.id:
+            session.expire(held, ["status", "completed_at", "version"])
+    found = panel(session, actor, anchor, changed_role=role)
+    assert found is not None
+    return found
 
 
 @mutation
-def remove_signer(session: Session, actor: User, task_id: int, *, reason: Any,
+def remove_signer(session: Session, actor: User, task_id: int, *, reason: Any, role: Any = None,
                   expected_version: int | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
-    """减签: the signer whose row is `task_id` no longer signs. If every other signer has signed, the
-    sign-off is complete and the case moves on. Returns the tasks that opened.
+    """减签: the signer whose row is `task_id` no longer signs; or, with `role`, the agency of that role
+    whose turn has not yet come in the sequential sign-off `task_id` belongs to. If nobody else is left
+    to sign, the sign-off is complete and the case moves on. Returns the tasks that opened.
 
-    Permission: a supervisor whose jurisdiction covers the case. Refused: Invalid naming reason;
-    Conflict when the task is not a sign-off, the signer has signed, it is the last signer left, or
-    the sign-off is over; Stale on an old `expected_version`. Side effects, one transaction: the
-    instance removed from the workflow, its row withdrawn, a "signer_removed" event.
+    Permission: a supervisor whose jurisdiction covers the case. Refused: Invalid naming reason or role;
+    Conflict when the task is not a sign-off, the signer has signed, it is the last signer left, the
+    role is not waiting its turn, or the sign-off is over; Stale on an old `expected_version`. Side
+    effects, one transaction: the signer removed from the workflow, its row withdrawn, a
+    "signer_removed" event.
     """
     now = now or clock.now()
     cleaned = _reason(reason)
-    task, case, instance, bundle = _signoff_task(session, actor, task_id, expected_version, "减签")
-    agency = session.scalar(select(Agency.name).where(Agency.id == task.agency_id)) or ""
+    if role is not None and (not isinstance(role, str) or role not in AGENCY_ROLES):
+        inputs.refuse("role", "减签部门", f"应为部门角色之一：{routing.valid_codes()}")
+    task, case, instance, bundle = _signoff_task(session, actor, task_id, expected_version,
+                                                 "减签")
+    meta = bundle.task_meta(task.process_id, task.bpmn_id)
+    if role is not None:
+        agency = _agency_names(session, case, {role})[role]
+    else:
+        agency = session.scalar(select(Agency.name).where(Agency.id == task.agency_id)) or ""
     with instances.engine_work(case, actor), clock.frozen_at(now):
         workflow = runtime.load(instance.state, bundle)
         try:
-            step = runtime.remove_signer(workflow, task.spiff_task_id)
+            step = runtime.remove_signer(workflow, task.spiff_task_id, meta, role)
         except runtime.SignoffRefused as refused:
             raise Conflict(str(refused)) from None
+    queued = "（尚未轮到签署）" if role is not None else ""
     history.record(session, case, "signer_removed",
-                   f"{history.actor_label(actor)}对「{bundle.task_meta(task.process_id, task.bpmn_id).name}」"
-                   f"减签{agency}，理由：{cleaned}",
-                   actor=actor, task=task, at=now, data={"agency_id": task.agency_id, "reason": cleaned})
+                   f"{history.actor_label(actor)}对「{meta.name}」减签{agency}{queued}，理由：{cleaned}",
+                   actor=actor, task=task if role is None else None, at=now,
+                   data={"agency_id": task.agency_id if role is None else None, "reason": cleaned,
+                         **({"role": role} if role is not None else {})})
     instances.record_fired_timers(session, case, step.fired, now=now, during="减签")
     moved = instances.project(session, case, instance, workflow, bundle, actor=actor, now=now,
                               before=step.open_before, cancel_reason="减签")

@@ -29,7 +29,7 @@ from . import (
     tasks,
 )
 from . import signoff as signoff_service
-from .engine import clock
+from .engine import clock, routing
 from .engine.specs import TaskMeta
 from .errors import HuiqianError, Invalid, Stale
 from .sla import TaskSla, task_sla
@@ -62,6 +62,11 @@ class TaskPage:
     signoff: signoff_service.Panel | None = None  # 会签/或签: every signer and what each said
     copies: copies.CopyPanel | None = None  # 抄送: to whom, and whether the reader may copy it
     delegation: delegation.Panel | None = None  # 委派: to whom, the delegate's opinion, what the reader may do
+
+    @property
+    def lane_label(self) -> str:
+        """Who handles the task: the lane's name, or for a signer of a sign-off the signing role's."""
+        return routing.default_label(self.task.lane) if self.meta.signoff else self.meta.lane_label
 
     @property
     def extension(self) -> ExtensionRequest | None:

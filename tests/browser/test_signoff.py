@@ -51,3 +51,42 @@ def test_a_signer_signs_and_the_supervisor_adds_a_signer(page, world, watch, sna
     expect(page.locator(".alert-success")).to_contain_text("已加签 榆树市财政局")
     expect(page.locator('#signoff-signers tr[data-signer="finance"]')).to_contain_text("待签署")
     snap("3-added", page.locator("#signoff"))
+
+
+def test_sequential_minutes_the_supervisor_adds_a_signer_before_the_court(page, world, watch, snap) -> None:
+    """依次会签 of category 1's 府院联动 minutes: 住建 signs, the court's turn comes; the city supervisor
+    puts 税务 before the court, whose task comes back once 税务 has signed."""
+    driver = world.driver
+    case = driver.new_case(1, county="榆树市")
+    driver.intake_and_classify(case)
+    driver.complete(case, "c1_prepare_linkage")
+    driver.complete(case, "linkage_meeting")
+    [housing] = driver.open_tasks(case)
+
+    sign_in(page, world, driver.officer_for(housing))
+    page.goto(world.at(f"/tasks/{housing.id}"))
+    expect(page.locator("#signoff")).to_contain_text("依次会签情况")
+    expect(page.locator("#signoff-waiting")).to_contain_text(
+        "正在签署：榆树市住房和城乡建设局；之后依次：榆树市人民法院、榆树市人民政府办公室")
+    page.locator("textarea[name='signoff_opinion']").fill("纪要已按会议议定事项起草，同意。")
+    page.locator("#task-form button[value='complete']").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    sign_out(page)
+
+    sign_in(page, world, world.users["supervisor"])
+    world.session.rollback()
+    [court] = driver.open_tasks(case)
+    page.goto(world.at(f"/tasks/{court.id}"))
+    expect(page.locator('#signoff-signers tr[data-signer="housing"]')).to_contain_text("纪要已按会议议定事项起草")
+    page.locator("#add-signer-box summary").click()
+    page.locator("#add-signer-role").select_option("tax")
+    page.locator("#add-signer-before").check()
+    page.locator("#add-signer-reason").fill("纪要涉及土地增值税清算，须税务部门先行核签")
+    snap("1-add-before")
+    page.locator("#btn-add-signer").click()
+    expect(page.locator(".alert-success")).to_contain_text("已加签 榆树市税务局，现由其先签署")
+    expect(page.locator("#signoff-waiting")).to_contain_text(
+        "正在签署：榆树市税务局；之后依次：榆树市人民法院、榆树市人民政府办公室")
+    expect(page.locator('#signoff-signers tr[data-signer="court"][data-status="cancelled"]')).to_have_count(1)
+    expect(page.locator('#signoff-signers tr[data-signer="court"][data-status="queued"]')).to_have_count(1)
+    snap("2-added", page.locator("#signoff"))

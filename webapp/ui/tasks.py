@@ -306,11 +306,19 @@ def add_signer(task_id: int) -> Any:
     form = request.form
 
     def act() -> Any:
-        added = signoff.add_signer(get_session(), g.actor, task_id, role=form.get("role") or None,
-                                   reason=form.get("reason"))
-        agency = inbox.described(get_session(), added).agency.name
-        flash(gettext("已加签 %(agency)s，会签须等其签署后才完成。", agency=agency), "success")
-        return redirect(_task_url(task_id, "signoff"))
+        after = signoff.add_signer(get_session(), g.actor, task_id, role=form.get("role") or None,
+                                   reason=form.get("reason"), position=form.get("position") or None)
+        agency = after.changed.agency if after.changed else ""
+        if after.sequential and after.changed and after.changed.status == "ready":
+            said = gettext("已加签 %(agency)s，现由其先签署；原签署部门待其签署后重新签署。", agency=agency)
+        elif after.sequential:
+            said = gettext("已加签 %(agency)s，将在当前签署部门签署后接着签署。", agency=agency)
+        else:
+            said = gettext("已加签 %(agency)s，会签须等其签署后才完成。", agency=agency)
+        flash(said, "success")
+        # Added before the signer now signing, this page's row was withdrawn: show the new one's.
+        shown = after.changed.task.id if after.changed and after.changed.task and after.sequential else task_id
+        return redirect(_task_url(shown, "signoff"))
     return _operate(task_id, act)
 
 
@@ -323,10 +331,10 @@ def remove_signer(task_id: int) -> Any:
 
     def act() -> Any:
         opened = signoff.remove_signer(get_session(), g.actor, task_id, reason=form.get("reason"),
-                                       expected_version=version_of(form))
+                                       role=form.get("role") or None, expected_version=version_of(form))
         said = gettext("已减签。")
         if opened:
-            said += gettext("会签已完成，下一步：%(steps)s", steps=gettext("；").join(
+            said += gettext("随之下达：%(steps)s", steps=gettext("；").join(
                 gettext("「%(name)s」已交 %(agency)s", name=t["name"], agency=t["agency"]) for t in opened))
         flash(said, "success")
         return redirect(_task_url(page_id, "signoff"))

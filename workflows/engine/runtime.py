@@ -22,7 +22,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEv
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
-from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import ParallelMultiInstanceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import (
+    MultiInstanceTask,
+    SequentialMultiInstanceTask,
+)
 from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
@@ -152,9 +155,18 @@ class ReadyTask:
         return self.signer or self.meta.lane
 
 
-# Where an instance of a sign-off task keeps the role it was added for (加签); declared instances are
-# found by their index in hq:signoff's roles.
+# Where an instance of a sign-off task keeps the role it was added for (加签 to a parallel sign-off);
+# declared instances are found by their index in hq:signoff's roles. A sequential sign-off keeps its
+# signing order on the multi-instance task (ORDER_KEY), since 加签/减签 change the signers still to come;
+# the engine numbers its instances 0, 1, … in that order (internal_data "item").
 SIGNER_KEY = "hq_signer"
+ORDER_KEY = "hq_order"
+
+
+def _order(parent: Any, meta: TaskMeta) -> list[str]:
+    assert meta.signoff is not None
+    order = parent.internal_data.get(ORDER_KEY)
+    return list(order) if order is not None else list(meta.signoff.roles)
 
 
 def signer_of(task: Any, meta: TaskMeta) -> str | None:
@@ -164,8 +176,11 @@ def signer_of(task: Any, meta: TaskMeta) -> str | None:
     added = task.internal_data.get(SIGNER_KEY)
     if added is not None:
         return added
-    index = task.internal_data.get("key_or_index")
-    return meta.signoff.roles[index] if isinstance(index, int) and 0 <= index < len(meta.signoff.roles) else None
+    if meta.signoff.sequential:
+        index, roles = task.internal_data.get("item"), _order(task.parent, meta) if task.parent else []
+    else:
+        index, roles = task.internal_data.get("key_or_index"), list(meta.signoff.roles)
+    return roles[index] if isinstance(index, int) and 0 <= index < len(roles) else None
 
 
 def _timer_value(task: Any) -> datetime | None:
@@ -313,7 +328,7 @@ def _obstacle(task: Any) -> str | None:
         return f"中间经过并行分支{label}，退回会打乱其他并行事项"
     if _is_timer(task) and task.state == TaskState.COMPLETED:
         return f"时限「{_name(task)}」已到期并已转入后续步骤，不能回到时限之前"
-    if isinstance(spec, ParallelMultiInstanceTask) and any(
+    if isinstance(spec, MultiInstanceTask) and any(
             c.state == TaskState.COMPLETED for c in spec._instances(task)):
         name = spec.bpmn_name or task.workflow.spec.task_specs[spec.task_spec].bpmn_name
         label = f"「{name}」" if name else ""
@@ -504,14 +519,15 @@ __all__ = ["SERIALIZER_VERSION", "ElementState", "FiredTimer", "ReadyTask", "Ste
 
 
 # ---------------------------------------------------------------------------------------------
-# 会签 / 或签: the signers of a running sign-off (a parallel multi-instance user task)
+# 会签 / 或签 / 依次会签: the signers of a running sign-off (a multi-instance user task)
 
 
 @dataclass(frozen=True)
 class SignerState:
-    uuid: str
+    uuid: str | None  # None: a signer of a sequential sign-off whose turn has not come (no task yet)
     index: int
-    state: str  # "ready" | "completed" | "cancelled"
+    state: str  # "ready" | "completed" | "cancelled" | "queued"
+    role: str | None = None  # the signing role (always known for a queued signer)
 
 
 class SignoffRefused(ValueError):
@@ -524,7 +540,7 @@ def _signoff_step(workflow: BpmnWorkflow, task_uuid: str) -> tuple[Any, Any]:
     if task is None:
         raise LookupError(task_uuid)
     parent = task.parent
-    if parent is None or not isinstance(parent.task_spec, ParallelMultiInstanceTask):
+    if parent is None or not isinstance(parent.task_spec, MultiInstanceTask):
         raise SignoffRefused("该任务不是会签任务")
     if parent.state != TaskState.STARTED:
         raise SignoffRefused("会签已结束，不能再调整签署部门")
@@ -539,26 +555,63 @@ def _state_name(task: Any) -> str:
     return "ready"
 
 
-def signers(workflow: BpmnWorkflow, task_uuid: str) -> list[SignerState]:
-    """Every instance of the sign-off the task belongs to, in the order they were created; [] when the
-    task is not (or no longer) part of a sign-off the workflow holds."""
+def _index(task: Any) -> int:
+    value = task.internal_data.get("key_or_index", task.internal_data.get("item", -1))
+    return value if isinstance(value, int) else -1
+
+
+def signers(workflow: BpmnWorkflow, task_uuid: str, meta: TaskMeta | None = None) -> list[SignerState]:
+    """Every instance of the sign-off the task belongs to, in the order they were created, then (for a
+    sequential sign-off, given its `meta`) the signers whose turn is still to come; [] when the task is
+    not (or no longer) part of a sign-off the workflow holds."""
     task = _find(workflow, task_uuid)
-    if task is None or task.parent is None or not isinstance(task.parent.task_spec, ParallelMultiInstanceTask):
+    if task is None or task.parent is None or not isinstance(task.parent.task_spec, MultiInstanceTask):
         return []
     parent = task.parent
-    return [SignerState(str(c.id), c.internal_data.get("key_or_index", -1), _state_name(c))
-            for c in parent.task_spec._instances(parent)]
+    out = [SignerState(str(c.id), _index(c), _state_name(c), signer_of(c, meta) if meta else None)
+           for c in parent.task_spec._instances(parent)]
+    if meta is not None and meta.signoff is not None and meta.signoff.sequential \
+            and parent.state == TaskState.STARTED:
+        order, next_index = _order(parent, meta), parent.internal_data.get("current", 0)
+        out += [SignerState(None, i, "queued", order[i]) for i in range(next_index, len(order))]
+    return out
 
 
-def add_signer(workflow: BpmnWorkflow, task_uuid: str, role: str) -> tuple[Step, str]:
-    """加签: one more instance of the running sign-off `task_uuid` belongs to, signed by `role`'s agency.
-    Returns the step (what was open before) and the new instance's id."""
-    _task, parent = _signoff_step(workflow, task_uuid)
-    open_before, _fired = _open_and_fired(workflow)
-    instances = list(parent.task_spec._instances(parent))
-    index = max((c.internal_data.get("key_or_index", -1) for c in instances), default=-1) + 1
+def add_signer(workflow: BpmnWorkflow, task_uuid: str, role: str, meta: TaskMeta,
+               position: str = "after") -> tuple[Step, str | None]:
+    """加签: one more signer of the running sign-off `task_uuid` belongs to, signed by `role`'s agency.
+    A parallel sign-off gets another instance beside the others. A sequential one takes the new signer
+    right after the one signing now (`position` "after"), or before them ("before": the current
+    signer's task is withdrawn and comes back once the new signer has signed).
+    Returns the step (what was open before) and the new instance's id (None when queued "after")."""
+    task, parent = _signoff_step(workflow, task_uuid)
+    open_before, fired_before = _open_and_fired(workflow)
+    spec = parent.task_spec
     try:
-        parent.task_spec.create_child(parent, index, index)
+        if isinstance(spec, SequentialMultiInstanceTask):
+            current = next((c for c in spec._instances(parent) if c.state == TaskState.READY), None)
+            if current is None:
+                raise SignoffRefused("会签已结束，不能再调整签署部门")
+            order, k = _order(parent, meta), _index(current)
+            if position == "before":
+                order.insert(k, role)
+                parent.internal_data[ORDER_KEY] = order
+                parent.internal_data["cardinality"] = len(order)
+                current.workflow._remove_task(current.id)
+                parent.internal_data["current"] = k
+                spec.add_next_child(parent)
+                child = parent.children[-1]
+                workflow.do_engine_steps()
+                return Step(open_before, _fired_since(workflow, fired_before)), str(child.id)
+            order.insert(k + 1, role)
+            parent.internal_data[ORDER_KEY] = order
+            parent.internal_data["cardinality"] = len(order)
+            return Step(open_before, []), None
+        instances = list(spec._instances(parent))
+        index = max((c.internal_data.get("key_or_index", -1) for c in instances), default=-1) + 1
+        spec.create_child(parent, index, index)
+    except SignoffRefused:
+        raise
     except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
         raise _engine_failure(exc) from None
     child = parent.children[-1]
@@ -566,21 +619,55 @@ def add_signer(workflow: BpmnWorkflow, task_uuid: str, role: str) -> tuple[Step,
     return Step(open_before, []), str(child.id)
 
 
-def remove_signer(workflow: BpmnWorkflow, task_uuid: str) -> Step:
-    """减签: drop an instance not yet signed. When every other instance has signed, the sign-off is
-    complete and the process moves on. Refused for the last instance (nobody would sign)."""
+def _finish_or_next(workflow: BpmnWorkflow, parent: Any) -> None:
+    """After an unsigned instance is dropped: the sign-off completes when nobody else is left to sign,
+    otherwise a sequential one opens its next signer."""
+    spec = parent.task_spec
+    if spec.children_complete(parent) and not any(
+            c.state == TaskState.READY for c in spec._instances(parent)):
+        parent._set_state(TaskState.READY)
+    elif isinstance(spec, SequentialMultiInstanceTask) and not any(
+            c.state == TaskState.READY for c in spec._instances(parent)):
+        spec.add_next_child(parent)
+    workflow.do_engine_steps()
+
+
+def remove_signer(workflow: BpmnWorkflow, task_uuid: str, meta: TaskMeta, role: str | None = None) -> Step:
+    """减签: drop a signer who has not signed: the instance `task_uuid`, or (with `role`) a signer of
+    the same sequential sign-off whose turn has not come. When nobody else is left to sign, the sign-off
+    is complete and the process moves on. Refused for the last signer (nobody would sign)."""
     task, parent = _signoff_step(workflow, task_uuid)
+    spec = parent.task_spec
+    sequential = isinstance(spec, SequentialMultiInstanceTask)
+    instances = list(spec._instances(parent))
+    order = _order(parent, meta) if sequential else []
+    next_index = parent.internal_data.get("current", 0) if sequential else 0
+    if role is not None:
+        queued = [i for i in range(next_index, len(order)) if order[i] == role]
+        if not sequential or not queued:
+            raise SignoffRefused("该部门不在排队待签的部门中")
+        signing = any(c.state in (TaskState.READY, TaskState.COMPLETED) for c in instances)
+        if not signing and len(order) - next_index <= 1:
+            raise SignoffRefused("至少保留一个会签部门")
+        order.pop(queued[0])
+        parent.internal_data[ORDER_KEY] = order
+        parent.internal_data["cardinality"] = len(order)
+        return Step(_open_and_fired(workflow)[0], [])
     if task.state != TaskState.READY:
         raise SignoffRefused("该部门已签署，不能减签")
-    others = [c for c in parent.task_spec._instances(parent) if c is not task]
-    if not any(c.state in (TaskState.READY, TaskState.COMPLETED) for c in others):
+    others = [c for c in instances if c is not task]
+    if not any(c.state in (TaskState.READY, TaskState.COMPLETED) for c in others) and len(order) - next_index <= 0:
         raise SignoffRefused("至少保留一个会签部门")
     open_before, fired_before = _open_and_fired(workflow)
     try:
+        if sequential:
+            k = _index(task)
+            order.pop(k)
+            parent.internal_data[ORDER_KEY] = order
+            parent.internal_data["cardinality"] = len(order)
+            parent.internal_data["current"] = k
         task.workflow._remove_task(task.id)
-        if parent.task_spec.children_complete(parent):
-            parent._set_state(TaskState.READY)
-        workflow.do_engine_steps()
+        _finish_or_next(workflow, parent)
         fired = _fired_since(workflow, fired_before)
     except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
         raise _engine_failure(exc) from None

@@ -167,8 +167,14 @@ class Graphs:
     # -- costs ----------------------------------------------------------------------------------
 
     def _sla(self, pid: str, nid: str) -> int | None:
+        """The working days a step takes: its SLA, or for a sequential sign-off (依次会签) the SLA of
+        each declared signer in turn (a signer added on the fly is not foreseen)."""
         meta = self.bundle.tasks.get((pid, nid))
-        return meta.sla_workdays if meta is not None else None
+        if meta is None or meta.sla_workdays is None:
+            return None
+        if meta.signoff is not None and meta.signoff.sequential:
+            return meta.sla_workdays * len(meta.signoff.roles)
+        return meta.sla_workdays
 
     def _own(self, pid: str, node: _Node, only: str | None) -> float:
         if node.kind in _USER_TASKS:

@@ -132,17 +132,23 @@ class TaskMeta:
     signoff: Signoff | None = None  # 会签/或签: one instance of the task per signing agency
 
 
-SIGNOFF_MODES: dict[str, str] = {"all": "会签", "any": "或签"}
+SIGNOFF_MODES: dict[str, str] = {"all": "会签", "any": "或签", "sequence": "依次会签"}
 
 
 @dataclass(frozen=True)
 class Signoff:
-    """A user task several agencies sign: a parallel multi-instance in the BPMN, one instance per role
-    of `roles` (hq:signoff), each routed to that role's agency of the case's place. `mode` follows from
-    the completion condition: none = 会签 (all must sign), `True` = 或签 (the first signature ends it)."""
+    """A user task several agencies sign: a multi-instance in the BPMN, one instance per role of `roles`
+    (hq:signoff), each routed to that role's agency of the case's place. `mode` follows from the loop:
+    parallel without a completion condition = 会签 (all sign, in any order), parallel with `True` = 或签
+    (the first signature ends it), sequential = 依次会签 (all sign, one after another in `roles` order,
+    so a signer can be added before or after the one signing now)."""
 
     mode: str
     roles: tuple[str, ...]
+
+    @property
+    def sequential(self) -> bool:
+        return self.mode == "sequence"
 
     @property
     def label(self) -> str:
@@ -446,9 +452,10 @@ def _parse_sla(props: dict[str, str], tid: str, file_name: str) -> int | None:
 
 
 def _parse_signoff(ut: etree._Element, tid: str, file_name: str) -> Signoff | None:
-    """A task's sign-off: hq:signoff roles="government housing …" on a parallel multi-instance whose
-    cardinality is the number of roles; a multi-instance without hq:signoff, or the other way round, is
-    refused (the engine would not know whose inbox each instance goes to)."""
+    """A task's sign-off: hq:signoff roles="government housing …" on a multi-instance whose cardinality
+    is the number of roles (parallel: 会签/或签; sequential: 依次会签 in the order of roles); a
+    multi-instance without hq:signoff, or the other way round, is refused (the engine would not know
+    whose inbox each instance goes to)."""
     where = {"element_id": tid, "file": file_name}
     loop = ut.find("bpmn:multiInstanceLoopCharacteristics", NS)
     declared = ut.find(".//hq:signoff", NS)
@@ -456,8 +463,7 @@ def _parse_signoff(ut: etree._Element, tid: str, file_name: str) -> Signoff | No
         return None
     if loop is None or declared is None:
         raise ProcessDefinitionError("会签任务须同时声明多实例（multiInstanceLoopCharacteristics）和 hq:signoff", **where)
-    if loop.get("isSequential") in ("true", "1"):
-        raise ProcessDefinitionError("会签仅支持并行多实例（isSequential 应为 false）", **where)
+    sequential = loop.get("isSequential") in ("true", "1")
     roles = tuple((declared.get("roles") or "").split())
     if not roles or len(roles) != len(set(roles)):
         raise ProcessDefinitionError("hq:signoff 的 roles 应列出不重复的部门角色", **where)
@@ -472,10 +478,13 @@ def _parse_signoff(ut: etree._Element, tid: str, file_name: str) -> Signoff | No
         raise ProcessDefinitionError("会签任务按 hq:signoff 的部门生成实例，不使用 loopDataInputRef/OutputRef", **where)
     condition = loop.find("bpmn:completionCondition", NS)
     text = (condition.text or "").strip() if condition is not None else ""
+    if sequential and text:
+        raise ProcessDefinitionError("依次会签（isSequential=true）须全部部门依次签署，不能声明完成条件"
+                                     "（completionCondition）", **where)
     if text not in ("", "True"):
         raise ProcessDefinitionError("会签任务的完成条件（completionCondition）只能省略（会签：全部签署）"
                                      "或为 True（或签：任一部门签署即完成）", **where)
-    return Signoff("any" if text == "True" else "all", roles)
+    return Signoff("sequence" if sequential else "any" if text == "True" else "all", roles)
 
 
 def _collect_tasks(root: etree._Element, file_name: str) -> dict[tuple[str, str], TaskMeta]:
