@@ -225,3 +225,20 @@ def test_a_malformed_signoff_is_refused_at_load(change, message) -> None:  # noq
     with pytest.raises(ProcessDefinitionError) as caught:
         parse_sources(sources)
     assert message in str(caught.value) and STEP in str(caught.value)
+
+
+def test_a_signer_withdraws_while_others_sign_but_not_once_the_signoff_is_complete(driver, session) -> None:  # noqa: ANN001
+    case = _at_signoff(driver)
+    tax = _sign(driver, case, "税务局", opinion="先签了")
+    officer = driver.officer_for(tax)
+    reopened = task_operations.withdraw(session, officer, tax.id, reason="意见需补充欠税数额")
+    assert reopened.cancelled == [] and driver.open_ids(case) == [STEP] * 4
+    for agency in FOUR:
+        _sign(driver, case, agency)
+    assert driver.open_ids(case) == ["c7_tolerance_mechanism"]
+    last = driver.session.scalars(select(Task).where(Task.case_id == case.id, Task.bpmn_id == STEP,
+                                                     Task.status == "completed").order_by(Task.id.desc())).first()
+    with pytest.raises(Conflict) as caught:
+        task_operations.withdraw(session, driver.officer_for(last), last.id, reason="改意见")
+    assert caught.value.message.endswith("会签已完成，流程已进入后续环节，不能撤回")
+    assert driver.open_ids(case) == ["c7_tolerance_mechanism"]

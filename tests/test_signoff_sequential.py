@@ -191,3 +191,20 @@ def test_the_first_signer_returns_the_minutes_to_the_meeting_and_they_start_over
     driver.complete(case, "linkage_meeting")
     assert _sign_in_turn(driver, case) == _names(case, "住房和城乡建设局", "人民法院", "人民政府办公室")
     assert driver.open_ids(case) == ["preserve_housing"]
+
+
+def test_a_signature_cannot_be_withdrawn_once_the_next_signer_has_the_minutes(driver, session) -> None:  # noqa: ANN001
+    case = _at_minutes(driver)
+    row = _current(driver, case)
+    officer = driver.officer_for(row)
+    tasks.complete_task(session, officer, row.id, {"signoff_opinion": "同意"})
+    with pytest.raises(Conflict) as caught:
+        task_operations.withdraw(session, officer, row.id, reason="意见写错")
+    assert caught.value.message.endswith("依次会签已转下一部门签署，不能撤回")
+    assert _sign_in_turn(driver, case) == _names(case, "人民法院", "人民政府办公室")
+    last = driver.session.scalars(select(Task).where(Task.case_id == case.id, Task.bpmn_id == STEP)
+                                  .order_by(Task.id.desc())).first()
+    with pytest.raises(Conflict) as caught:
+        task_operations.withdraw(session, driver.officer_for(last), last.id, reason="再改")
+    assert caught.value.message.endswith("会签已完成，流程已进入后续环节，不能撤回")
+    assert driver.open_ids(case) == ["preserve_housing"]

@@ -424,6 +424,14 @@ def followers(workflow: BpmnWorkflow, task_uuid: str) -> tuple[list[str], str | 
         if caller.state == TaskState.COMPLETED:
             return [], f"「{_name(caller)}」已随本任务办结，流程已进入后续环节，不能撤回"
         caller = _caller(caller)
+    # A signature of a sign-off: the next step (or the next signer) hangs off the multi-instance task,
+    # not off this instance, so the walk below would not find it; say no rather than leave it open.
+    parent = task.parent
+    if parent is not None and isinstance(parent.task_spec, MultiInstanceTask):
+        if parent.state != TaskState.STARTED:
+            return [], "会签已完成，流程已进入后续环节，不能撤回"
+        if isinstance(parent.task_spec, SequentialMultiInstanceTask):
+            return [], "依次会签已转下一部门签署，不能撤回"
     opened: list[str] = []
     for t in _descendants(workflow, task):
         if t.task_spec.manual and t.state == TaskState.COMPLETED:
