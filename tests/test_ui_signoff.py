@@ -90,6 +90,8 @@ def test_sequential_minutes_on_the_task_page(app, driver, people, session) -> No
     assert f"正在签署：{place}住房和城乡建设局；之后依次：{place}人民法院、{place}人民政府办公室" in page
     assert page.count('data-status="queued"') == 2 and page.count("排队待签") >= 2
     assert 'name="position"' not in page
+    # 承办 names the signing role, not the lane the step is drawn in (市县政府).
+    assert f'<dd class="col-sm-9">住建 · {place}住房和城乡建设局</dd>' in page
 
     supervisor = signed_in(app, boss)
     page = supervisor.get(f"/tasks/{housing.id}").get_data(as_text=True)
