@@ -193,15 +193,36 @@ def test_the_first_signer_returns_the_minutes_to_the_meeting_and_they_start_over
     assert driver.open_ids(case) == ["preserve_housing"]
 
 
-def test_a_signature_cannot_be_withdrawn_once_the_next_signer_has_the_minutes(driver, session) -> None:  # noqa: ANN001
+def test_a_signature_is_withdrawn_while_the_next_signer_has_not_claimed_it(driver, session) -> None:  # noqa: ANN001
     case = _at_minutes(driver)
     row = _current(driver, case)
     officer = driver.officer_for(row)
     tasks.complete_task(session, officer, row.id, {"signoff_opinion": "同意"})
+    court = _current(driver, case)
+    reopened = task_operations.withdraw(session, officer, row.id, reason="意见写错")
+    assert [c["task_id"] for c in reopened.cancelled] == [court.id]
+    again = _current(driver, case)  # only the withdrawn signature is open again
+    assert _agency(driver, again) == f"{case.region.name}住房和城乡建设局" and again.id != row.id
+    assert _sign_in_turn(driver, case) == _names(case, "住房和城乡建设局", "人民法院", "人民政府办公室")
+    assert driver.open_ids(case) == ["preserve_housing"]
+
+
+def test_a_signature_cannot_be_withdrawn_once_the_next_signer_claimed_or_signed(driver, session) -> None:  # noqa: ANN001
+    case = _at_minutes(driver)
+    row = _current(driver, case)
+    officer = driver.officer_for(row)
+    tasks.complete_task(session, officer, row.id, {"signoff_opinion": "同意"})
+    court = _current(driver, case)
+    tasks.claim(session, driver.officer_for(court), court.id)
     with pytest.raises(Conflict) as caught:
         task_operations.withdraw(session, officer, row.id, reason="意见写错")
-    assert caught.value.message.endswith("依次会签已转下一部门签署，不能撤回")
-    assert _sign_in_turn(driver, case) == _names(case, "人民法院", "人民政府办公室")
+    assert caught.value.message.endswith("下一步「会签府院联动会议纪要（法院）」已被认领，不能撤回")
+    assert _current(driver, case).id == court.id
+    tasks.complete_task(session, driver.officer_for(court), court.id, {"signoff_opinion": "同意"})
+    with pytest.raises(Conflict) as caught:
+        task_operations.withdraw(session, officer, row.id, reason="意见写错")
+    assert caught.value.message.endswith("后续部门已签署，不能撤回")
+    assert _sign_in_turn(driver, case) == _names(case, "人民政府办公室")
     last = driver.session.scalars(select(Task).where(Task.case_id == case.id, Task.bpmn_id == STEP)
                                   .order_by(Task.id.desc())).first()
     with pytest.raises(Conflict) as caught:

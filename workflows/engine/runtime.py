@@ -431,7 +431,10 @@ def followers(workflow: BpmnWorkflow, task_uuid: str) -> tuple[list[str], str | 
         if parent.state != TaskState.STARTED:
             return [], "会签已完成，流程已进入后续环节，不能撤回"
         if isinstance(parent.task_spec, SequentialMultiInstanceTask):
-            return [], "依次会签已转下一部门签署，不能撤回"
+            later = [c for c in parent.task_spec._instances(parent) if _index(c) > _index(task)]
+            if any(c.state == TaskState.COMPLETED for c in later):
+                return [], "后续部门已签署，不能撤回"
+            return [str(c.id) for c in later if c.state == TaskState.READY], None
     opened: list[str] = []
     for t in _descendants(workflow, task):
         if t.task_spec.manual and t.state == TaskState.COMPLETED:
@@ -462,6 +465,20 @@ def _renew_id(task: Any) -> str:
     return str(new)
 
 
+def _rewind_sequential_signoff(task: Any) -> None:
+    """Withdrawing a signature of a running sequential sign-off: the next signer's instance hangs off
+    the multi-instance task, not off this one, so the engine's reset would leave it open. Drop it and
+    step the sign-off back, so that signing again hands over to the same next signer."""
+    parent = task.parent
+    if parent is None or not isinstance(parent.task_spec, SequentialMultiInstanceTask) \
+            or parent.state != TaskState.STARTED:
+        return
+    for later in [c for c in parent.task_spec._instances(parent) if _index(c) > _index(task)]:
+        later.workflow._remove_task(later.id)
+    parent.internal_data["current"] = _index(task) + 1
+    parent.internal_data["merged"] = [m for m in parent.internal_data.get("merged", []) if m != str(task.id)]
+
+
 def reset_to(workflow: BpmnWorkflow, task_uuid: str) -> tuple[Step, str]:
     """Reopen the completed user task `task_uuid`, dropping everything that followed it (the caller has
     checked it is safe: way_back / followers). Returns the step and the reopened task's new id."""
@@ -470,6 +487,7 @@ def reset_to(workflow: BpmnWorkflow, task_uuid: str) -> tuple[Step, str]:
         raise LookupError(task_uuid)
     open_before, fired_before = _open_and_fired(workflow)
     try:
+        _rewind_sequential_signoff(task)
         workflow.reset_from_task_id(task.id)
         workflow.do_engine_steps()
     except Exception as exc:  # noqa: BLE001 - any engine failure becomes a ProcessError
