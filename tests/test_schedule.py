@@ -95,7 +95,8 @@ def test_category_5_counts_to_31_december_and_category_1_to_the_courts_30_septem
     early = driver.new_case(1, now=at("2026-08-20 09:00"))
     driver.intake_and_classify(early)
     s = schedule.case_schedule(driver.session, reader, early.id, now=at("2026-08-21 09:00"))
-    assert _steps(s)["会签府院联动会议纪要"].rest == 29 and _steps(s)["会签府院联动会议纪要"].sla == 3
+    minutes = _steps(s)["会签府院联动会议纪要"]
+    assert (minutes.rest, minutes.sla, minutes.lane_label) == (29, 9, "住建、法院、市县政府")
     assert s.status == "at_risk" and s.steps[0].rest == 49 and s.steps[0].late_reason == "开始晚于最迟开始日期"
 
     # A court step reached after 30 September has the next year's (next_deadline(9, 30)).

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .routing import default_label
 from .specs import BPMN_NS, LIFECYCLE_PROCESS, Bundle
 
 _Q = f"{{{BPMN_NS}}}"
@@ -59,7 +60,7 @@ class PlannedStep:
     name: str
     lane: str
     lane_label: str
-    sla: int | None
+    sla: int | None  # working days the step takes (a sequential sign-off: each signer's SLA in turn)
     rest: int  # working days from this step's start until the target is done (its SLA included)
     open: bool
 
@@ -361,7 +362,10 @@ class Graphs:
             meta = self.bundle.tasks.get((pid, nid))
             if meta is None:
                 continue
-            steps.append(PlannedStep(pid, nid, meta.name, meta.lane, meta.lane_label, meta.sla_workdays,
+            label = meta.lane_label
+            if meta.signoff is not None:  # the signers, not the lane the step is drawn in
+                label = "、".join(default_label(role) for role in meta.signoff.roles)
+            steps.append(PlannedStep(pid, nid, meta.name, meta.lane, label, self._sla(pid, nid),
                                      int(rest), (pid, nid) in open_tasks))
         # Open steps first, then by latest start (the most work still ahead starts first).
         steps.sort(key=lambda s: (not s.open, -s.rest, s.name))
