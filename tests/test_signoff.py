@@ -112,6 +112,18 @@ def test_added_signer_is_waited_for(driver, people, session) -> None:  # noqa: A
     assert event.task_id == added.id
 
 
+def test_the_page_of_a_removed_signer_still_shows_the_running_signoff(driver, people, session) -> None:  # noqa: ANN001
+    case = _at_signoff(driver)
+    supervisor = people.supervisor("长春市")
+    planning = next(t for t in driver.open_tasks(case)
+                    if driver.session.get(Agency, t.agency_id).name.endswith("自然资源局"))
+    signoff.remove_signer(session, supervisor, planning.id, reason="规划手续齐全")
+    session.expire_all()
+    shown = signoff.panel(session, supervisor, session.get(Task, planning.id))
+    assert shown is not None and shown.running and len(shown.waiting_for) == 3
+    assert [s.status for s in shown.signers if s.role == "planning"] == ["cancelled"]
+
+
 def test_removing_the_last_unsigned_signer_completes_the_signoff(driver, people, session) -> None:  # noqa: ANN001
     case = _at_signoff(driver)
     for agency in FOUR[:3]:

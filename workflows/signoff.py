@@ -132,6 +132,14 @@ def panel(session: Session, actor: User, task: Task, *, changed_role: str | None
     assert case is not None
     workflow = _workflow(session, task)
     states = runtime.signers(workflow, task.spiff_task_id, meta)
+    if not states and task.status == "cancelled":
+        # A signer withdrawn by 减签 or by 加签 before it is gone from the engine; the sign-off it was
+        # part of may still run: read it through a row that is still open.
+        open_row = session.scalar(select(Task.spiff_task_id).where(
+            Task.instance_id == task.instance_id, Task.bpmn_id == task.bpmn_id, Task.status == "ready",
+            Task.created_at >= task.created_at).order_by(Task.id).limit(1))
+        if open_row is not None:
+            states = runtime.signers(workflow, open_row, meta)
     rows = _rows(session, task, states) if states else [task]
     agencies = dict(session.execute(select(Agency.id, Agency.name)
                                     .where(Agency.id.in_({r.agency_id for r in rows}))).all())
