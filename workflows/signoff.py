@@ -113,6 +113,10 @@ def _rows(session: Session, task: Task, states: list[runtime.SignerState]) -> li
 def _agency_names(session: Session, case: Case, roles: set[str]) -> dict[str, str]:
     """Role -> the name of the agency that would sign for the case (its place's, else the level
     above); the role's label where no agency exists (a 加签 of it would be refused with the reason)."""
+    try:  # one query for all; role by role only when some role has no agency
+        return {role: found[1] for role, found in instances._resolve_agencies(session, case, roles).items()}
+    except Conflict:
+        pass
     names = {}
     for role in roles:
         try:
@@ -122,15 +126,16 @@ def _agency_names(session: Session, case: Case, roles: set[str]) -> dict[str, st
     return names
 
 
-def panel(session: Session, actor: User, task: Task, *, changed_role: str | None = None) -> Panel | None:
+def panel(session: Session, actor: User, task: Task, *, changed_role: str | None = None,
+          workflow: Any = None) -> Panel | None:
     """The sign-off `task` is one signer's row of, for a reader who may see the task (the caller checked
-    that); None for an ordinary task. Reads the case's workflow once."""
+    that); None for an ordinary task. Reads the case's workflow once (none when `workflow` is given)."""
     meta = tasks.task_meta(session, task)
     if meta.signoff is None:
         return None
     case = session.get(Case, task.case_id)
     assert case is not None
-    workflow = _workflow(session, task)
+    workflow = workflow if workflow is not None else _workflow(session, task)
     states = runtime.signers(workflow, task.spiff_task_id, meta)
     if not states and task.status == "cancelled":
         # A signer withdrawn by 减签 or by 加签 before it is gone from the engine; the sign-off it was
@@ -223,13 +228,14 @@ def add_signer(session: Session, actor: User, task_id: int, *, role: Any, reason
     with instances.engine_work(case, actor):
         workflow = runtime.load(instance.state, bundle)
     states = runtime.signers(workflow, task.spiff_task_id, meta)
-    for row in _rows(session, task, states):
+    rows = _rows(session, task, states)
+    for row in rows:
         if row.status != "cancelled" and routing.resolve(row.lane)[0] == role:
             raise Conflict(f"{AGENCY_ROLES[role]}部门已在会签部门中")
     if any(s.state == "queued" and s.role == role for s in states):
         raise Conflict(f"{AGENCY_ROLES[role]}部门已在会签部门中（排队待签）")
     agency = instances._resolve_agencies(session, case, {role})[role][1]  # refuses a role the place lacks
-    current = next((r for r in _rows(session, task, states) if r.status == "ready"), task)
+    current = next((r for r in rows if r.status == "ready"), task)
     current_agency = session.scalar(select(Agency.name).where(Agency.id == current.agency_id)) or ""
     with instances.engine_work(case, actor), clock.frozen_at(now):
         try:
@@ -254,7 +260,7 @@ def add_signer(session: Session, actor: User, task_id: int, *, role: Any, reason
     for held in list(session.identity_map.values()):
         if isinstance(held, Task) and held.instance_id == instance.id:
             session.expire(held, ["status", "completed_at", "version"])
-    found = panel(session, actor, anchor, changed_role=role)
+    found = panel(session, actor, anchor, changed_role=role, workflow=workflow)
     assert found is not None
     return found
 
